@@ -1,0 +1,118 @@
+import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
+import { collectGarbage } from '../store/gc.js';
+import { openStore } from '../store/store.js';
+import { storeStats, type StoreStats } from '../store/store-stats.js';
+import { verifyStore } from '../store/verify.js';
+import { formatBytes, formatCount, formatTime, table } from './format.js';
+import type { Output } from './output.js';
+
+/** `bwrite stats`: what the store holds and the latest runs. */
+export async function statsCommand(options: { store: string; json?: boolean; prometheus?: boolean }, output: Output): Promise<number> {
+  const store = await openStore(options.store);
+  try {
+    const stats = storeStats(store);
+    if (options.json) output.data(JSON.stringify(stats));
+    else if (options.prometheus) process.stdout.write(renderMetrics(statsFamilies(stats)));
+    else output.data(humanStats(stats));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function humanStats(stats: StoreStats): string {
+  const lines = [
+    `store        ${stats.store}`,
+    `items        ${formatCount(stats.items)} (${formatCount(stats.inlineItems)} inline, ${formatCount(stats.items - stats.inlineItems)} in blobs)`,
+    `values       ${formatCount(stats.blobs)} blob files, ${formatCount(stats.inlineValues)} inline`,
+    `bytes        ${formatBytes(stats.bytes)} logical, ${formatBytes(stats.storedBytes)} stored${stats.dedupRatio ? ` (dedup ${stats.dedupRatio}×)` : ''}`,
+    `by type      ${Object.entries(stats.byType).map(([type, t]) => `${type}: ${formatCount(t.items)}`).join(', ') || '-'}`,
+    '',
+  ];
+  if (stats.runs.length === 0) lines.push('no runs yet');
+  else {
+    lines.push(
+      table(
+        ['run', 'started', 'status', 'read', 'written', 'skipped', 'failed', 'retries', 'items/s', 'p95 ms'],
+        stats.runs.map((run) => [
+          run.runId,
+          formatTime(run.startedAt),
+          run.status,
+          formatCount(run.read),
+          formatCount(run.written),
+          formatCount(run.skipped),
+          formatCount(run.failed),
+          formatCount(run.retries),
+          run.itemsPerSecond === null ? '-' : formatCount(Math.round(run.itemsPerSecond)),
+          run.latencyMs.p95 === null ? '-' : String(run.latencyMs.p95),
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+function statsFamilies(stats: StoreStats): MetricFamily[] {
+  const latest = stats.runs[0];
+  const lastOk = stats.runs.find((run) => run.status === 'ok');
+  const families: MetricFamily[] = [
+    { name: 'bwrite_store_items', help: 'Items in the store.', type: 'gauge', samples: [{ value: stats.items }] },
+    { name: 'bwrite_store_blobs', help: 'Distinct values kept as blob files.', type: 'gauge', samples: [{ value: stats.blobs }] },
+    { name: 'bwrite_store_logical_bytes', help: 'Sum of the sizes of all items values.', type: 'gauge', samples: [{ value: stats.bytes }] },
+    { name: 'bwrite_store_stored_bytes', help: 'Bytes of distinct values, after de-duplication.', type: 'gauge', samples: [{ value: stats.storedBytes }] },
+    {
+      name: 'bwrite_store_items_by_type',
+      help: 'Items in the store by type tag.',
+      type: 'gauge',
+      samples: Object.entries(stats.byType).map(([type, t]) => ({ labels: { type }, value: t.items })),
+    },
+    { name: 'bwrite_store_runs', help: 'Runs recorded in the history shown.', type: 'gauge', samples: [{ value: stats.runs.length }] },
+  ];
+  if (latest) {
+    families.push({
+      name: 'bwrite_last_run_items',
+      help: 'Items of the latest run, by outcome.',
+      type: 'gauge',
+      samples: (['read', 'written', 'skipped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: latest[outcome] })),
+    });
+  }
+  if (lastOk?.finishedAt) {
+    families.push({ name: 'bwrite_last_success_timestamp_seconds', help: 'When a run last finished with every record stored.', type: 'gauge', samples: [{ value: lastOk.finishedAt / 1000 }] });
+  }
+  return families;
+}
+
+/** `bwrite verify`: exit 0 when every index row's value is intact, 1 otherwise. */
+export async function verifyCommand(options: { store: string; deep?: boolean; json?: boolean }, output: Output): Promise<number> {
+  const store = await openStore(options.store);
+  try {
+    const report = verifyStore(store, { deep: options.deep });
+    if (options.json) output.data(JSON.stringify(report));
+    else {
+      for (const problem of report.problems) output.data(`problem: ${problem.message}`);
+      const what = `${formatCount(report.items)} items checked${report.deep ? ' (deep)' : ''}, ${formatCount(report.blobs)} blob files, ${formatCount(report.orphanBlobs)} unreferenced (${formatBytes(report.orphanBytes)}), ${formatCount(report.tempFiles)} temporary files`;
+      output.data(report.ok ? `ok: ${what}` : `${report.problems.length} problems: ${what}`);
+      if (report.orphanBlobs + report.tempFiles > 0) output.error(`'bwrite gc' removes the unreferenced blobs and temporary files`, { prefix: 'bwrite: ' });
+    }
+    return report.ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `bwrite gc`: remove unreferenced blobs and leftover temporary files. */
+export async function gcCommand(options: { store: string; dryRun?: boolean; json?: boolean }, output: Output): Promise<number> {
+  const store = await openStore(options.store);
+  try {
+    const report = collectGarbage(store, { dryRun: options.dryRun });
+    if (options.json) output.data(JSON.stringify(report));
+    else {
+      const verb = report.dryRun ? 'would remove' : 'removed';
+      const spared = report.sparedBlobs > 0 ? `; spared ${formatCount(report.sparedBlobs)} recent blobs an import running now may use` : '';
+      output.data(`${verb} ${formatCount(report.removedBlobs)} blobs and ${formatCount(report.removedTempFiles)} temporary files, ${formatBytes(report.freedBytes)}${spared}`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { BwriteError } from '../errors.js';
+import { readCsv } from '../input/csv-reader.js';
+import { readFailures } from '../input/failures-reader.js';
+import { compileKey } from '../input/key.js';
+import { readNdjson } from '../input/ndjson-reader.js';
+import { DEFAULT_MAX_RECORD_BYTES, type ReadEvent } from '../input/records.js';
+import { checkInput, fingerprintOf, formatFromName, openSource, type InputFormat, type InputSource } from '../input/source.js';
+import { BatchWriter } from '../pipeline/batch-writer.js';
+import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
+import { runImport, type RunInput } from '../pipeline/import-run.js';
+import type { ConflictMode } from '../store/index-db.js';
+import { openStore, type Store } from '../store/store.js';
+import { writeRunMetrics } from '../metrics/run-metrics.js';
+import { startProgress, type ProgressMode } from './progress.js';
+import { buildReport, summaryLine, type RunReport } from './run-report.js';
+import type { Output } from './output.js';
+
+export interface ImportOptions {
+  store: string;
+  format?: InputFormat;
+  key: string;
+  concurrency: number;
+  batchSize: number;
+  retries: number;
+  retryDelay: number;
+  retryMaxDelay: number;
+  onConflict: ConflictMode;
+  maxErrors?: number;
+  failures?: string;
+  resume?: boolean;
+  inlineMax: number;
+  dryRun?: boolean;
+  progress: ProgressMode;
+  quiet?: boolean;
+  json?: boolean;
+  metricsFile?: string;
+  durable?: boolean;
+  delimiter?: string;
+  header: boolean;
+  columns?: string[];
+  inferTypes?: boolean;
+  type: string;
+  maxRecordSize: number;
+  sourceName?: string;
+}
+
+const MAX_ERRORS_SHOWN = 10;
+
+/** `bwrite import` and `bwrite retry`: returns the exit code. */
+export async function importCommand(files: string[], options: ImportOptions, output: Output, command: 'import' | 'retry'): Promise<number> {
+  const deriveKey = compileKey(options.key);
+  validateCombination(files, options);
+  for (const file of files) checkInput(file);
+  const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
+
+  const startedAt = Date.now();
+  const runId = newRunId(startedAt);
+  const store = options.dryRun ? null : await openStore(options.store, { durable: options.durable });
+  const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
+  store?.runs.register({ runId, command, startedAt, sources });
+
+  const writer = store
+    ? new BatchWriter(store, {
+        maxConcurrent: options.concurrency,
+        inlineMax: options.inlineMax,
+        onConflict: options.onConflict,
+        retry: { retries: options.retries, baseDelayMs: options.retryDelay, maxDelayMs: options.retryMaxDelay },
+        runId,
+        type: options.type,
+      })
+    : null;
+  const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`)) : null;
+  const controller = new AbortController();
+  const signals = trapSignals(controller);
+  let shown = 0;
+  const onFailure = (entry: FailureEntry) => {
+    if (shown++ < MAX_ERRORS_SHOWN) output.error(`${entry.source}:${entry.line ?? '-'}: ${entry.code}: ${entry.error}`, { prefix: 'bwrite: ' });
+  };
+  const opened: InputSource[] = [];
+  const progress = startProgress(options.progress, output, () => ({ sources: opened, writer }));
+
+  let outcome;
+  try {
+    outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry'), {
+      batchSize: options.batchSize,
+      maxErrors: options.maxErrors ?? null,
+      failures,
+      signal: controller.signal,
+      onFailure,
+      onProgress: (counters) => progress.update(counters),
+    });
+  } finally {
+    progress.stop();
+    signals.release();
+    failures?.close();
+  }
+  if (shown > MAX_ERRORS_SHOWN) output.error(`${shown - MAX_ERRORS_SHOWN} more failed items are listed in ${failures?.written ?? 'the failures file'}`, { prefix: 'bwrite: ' });
+
+  const finishedAt = Date.now();
+  const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
+  if (store) await finishRun(store, report);
+  if (options.metricsFile) writeRunMetrics(options.metricsFile, report, writer);
+  if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
+  if (!options.quiet) output.error(summaryLine(report));
+  if (options.json) output.data(JSON.stringify(report));
+  return exitCode(report, outcome.stoppedBy, signals.received());
+}
+
+function validateCombination(files: string[], options: ImportOptions): void {
+  if (files.length === 0) throw new BwriteError('E_USAGE', 'no input given: name at least one FILE, or - for standard input');
+  if (files.filter((file) => file === '-').length > 1) throw new BwriteError('E_USAGE', 'standard input (-) can be named only once');
+  if (options.resume && files.includes('-') && !options.sourceName) {
+    throw new BwriteError('E_USAGE', '--resume on standard input needs --source-name NAME, so the store knows which stream it is resuming');
+  }
+  if (!options.header && !options.columns) throw new BwriteError('E_USAGE', '--no-header needs --columns a,b,c');
+  if (options.retryMaxDelay < options.retryDelay) throw new BwriteError('E_USAGE', '--retry-max-delay must be at least --retry-delay');
+}
+
+function resolveFormat(file: string, options: ImportOptions): InputFormat {
+  if (options.format) return options.format;
+  if (file === '-') return 'ndjson';
+  const format = formatFromName(file);
+  if (!format) throw new BwriteError('E_USAGE', `cannot tell the format of ${file} from its name; add --format ndjson, csv or tsv`);
+  return format;
+}
+
+async function* openInputs(
+  files: string[],
+  formats: InputFormat[],
+  options: ImportOptions,
+  deriveKey: ReturnType<typeof compileKey>,
+  store: Store | null,
+  opened: InputSource[],
+  failuresFiles: boolean,
+): AsyncGenerator<RunInput> {
+  for (let i = 0; i < files.length; i++) {
+    const source = await openSource(files[i]!, { sourceName: options.sourceName });
+    opened.push(source);
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize };
+    const format = formats[i]!;
+    let events: AsyncIterable<ReadEvent[]>;
+    if (failuresFiles) events = readFailures(source.chunks, reader);
+    else if (format === 'ndjson') events = readNdjson(source.chunks, reader);
+    else {
+      events = readCsv(source.chunks, {
+        ...reader,
+        delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
+        quoting: format === 'csv',
+        columns: options.header ? null : (options.columns ?? null),
+        inferTypes: Boolean(options.inferTypes),
+      });
+    }
+    yield {
+      name: source.name,
+      id: source.id,
+      identity: { dev: source.dev, ino: source.ino, fingerprint: source.fingerprint, fingerprintLen: source.fingerprintLen },
+      resumeAfterLine: options.resume && store ? await resumePoint(store, source) : 0,
+      events,
+    };
+  }
+}
+
+/** The last line an earlier run committed, if the source is still the one it read. */
+async function resumePoint(store: Store, source: InputSource): Promise<number> {
+  const mark = store.index.getWatermark(source.id);
+  if (!mark) return 0;
+  if (source.path === null || mark.fingerprint === null) return mark.line;
+  if (source.size !== null && source.size < mark.fingerprintLen) return 0;
+  const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
+  return now === mark.fingerprint ? mark.line : 0;
+}
+
+async function finishRun(store: Store, report: RunReport): Promise<void> {
+  try {
+    store.runs.finish(report.runId, {
+      status: report.status,
+      finishedAt: Date.parse(report.finishedAt),
+      read: report.read,
+      written: report.written,
+      skipped: report.skipped,
+      failed: report.failed,
+      retries: report.retries,
+      bytes: report.bytes,
+      itemsPerSecond: report.itemsPerSecond,
+      latencyMs: report.latencyMs,
+      peakInFlight: report.peakInFlight,
+      failuresFile: report.failuresFile,
+    });
+    store.index.checkpoint();
+  } catch {
+    // The history row is a convenience; the store's data is already committed.
+  }
+  await store.close();
+}
+
+function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Signals | null): number {
+  if (signal === 'SIGINT') return 130;
+  if (signal) return 143;
+  if (stoppedBy === 'store') return 3;
+  if (report.status === 'ok') return 0;
+  return 1;
+}
+
+function newRunId(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** First SIGINT/SIGTERM: stop reading and finish cleanly. A second one: leave at once. */
+function trapSignals(controller: AbortController): { release: () => void; received: () => NodeJS.Signals | null } {
+  let received: NodeJS.Signals | null = null;
+  const handler = (signal: NodeJS.Signals) => {
+    if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
+    received = signal;
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+    received: () => received,
+  };
+}

@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module';
+import { CommanderError } from 'commander';
+import { BwriteError } from '../errors.js';
+import { processOutput } from './output.js';
+import { buildProgram } from './program.js';
+
+const STORE_CODES = new Set(['E_STORE', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_READONLY']);
+
+/** Runs the CLI and returns the exit code; errors become one line on stderr, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  let exitCode = 0;
+  const program = buildProgram(processOutput, (code) => (exitCode = code), version);
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+    if (error.code === 'commander.executeSubCommandAsync') return 0;
+    return 2;
+  }
+  const code = (error as { code?: string }).code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof BwriteError && (code === 'E_USAGE' || code === 'E_INPUT')) {
+    processOutput.error(message, { prefix: 'bwrite: error: ' });
+    return 2;
+  }
+  if (code === 'EPIPE') return 0;
+  if (STORE_CODES.has(code) || code.startsWith('SQLITE_')) {
+    processOutput.error(message, { prefix: 'bwrite: error: ' });
+    return 3;
+  }
+  processOutput.error(`${message} (an unexpected error; please report it with the command that caused it)`, { prefix: 'bwrite: error: ' });
+  if (process.env.BWRITE_DEBUG) console.error(error);
+  return 1;
+}
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,39 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Commander parsers: a bad value is a usage error (exit 2) with a sentence naming the option. */
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value: string) => {
+    const number = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(number) || number < min || number > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}.`);
+    }
+    return number;
+  };
+}
+
+export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}.`);
+    return value as T;
+  };
+}
+
+export function delimiter(value: string): string {
+  const resolved = value === '\\t' || value === 'tab' ? '\t' : value;
+  if ([...resolved].length !== 1 || resolved === '"' || resolved === '\n' || resolved === '\r') {
+    throw new InvalidArgumentError('expected a single character other than a quote or a line end (\\t for a tab).');
+  }
+  return resolved;
+}
+
+export function columnList(value: string): string[] {
+  const columns = value.split(',').map((column) => column.trim());
+  if (columns.some((column) => column === '') || new Set(columns).size !== columns.length) {
+    throw new InvalidArgumentError('expected distinct, non-empty column names separated by commas.');
+  }
+  return columns;
+}
+
+export function defaultStore(): string {
+  return process.env.BWRITE_STORE || './bwrite-store';
+}

@@ -1,0 +1,118 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../pipeline/batch-writer.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../input/records.js';
+import { exportCommand, getCommand } from './read-commands.js';
+import { gcCommand, statsCommand, verifyCommand } from './admin-commands.js';
+import { importCommand, type ImportOptions } from './import-command.js';
+import type { Output } from './output.js';
+import { columnList, defaultStore, delimiter, integer, oneOf } from './parse-options.js';
+
+export const DEFAULT_BATCH_SIZE = 500;
+
+const IMPORT_EXAMPLES = `
+Examples:
+  $ bwrite import data.ndjson --concurrency 20
+  $ bwrite import --key 'sensor:{sensor}:{ts}' readings.csv.gz
+  $ zcat dump.jsonl.gz | bwrite import - --key user.id --json
+  $ bwrite import --format tsv --no-header --columns id,name,score scores.txt
+  # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter
+  */5 * * * * bwrite import --resume --quiet --progress none --metrics-file /var/lib/node_exporter/bwrite.prom /var/log/app/events.ndjson
+
+Exit codes: 0 all stored, 1 some items failed or --max-errors stopped the run, 2 bad invocation,
+3 the store cannot be used, 130/143 interrupted by SIGINT/SIGTERM.`;
+
+/** The `bwrite` program; each action resolves to its exit code through `setExit`. */
+export function buildProgram(output: Output, setExit: (code: number) => void, version: string): Command {
+  const program = new Command('bwrite')
+    .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
+    .version(version, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(`bwrite: ${text}`) })
+    .exitOverride();
+  program.addHelpText('after', IMPORT_EXAMPLES);
+
+  const storeOption = () => new Option('-s, --store <dir>', 'the store directory (env BWRITE_STORE)').default(defaultStore(), '$BWRITE_STORE or ./bwrite-store');
+
+  const withImportOptions = (command: Command) =>
+    command
+      .addOption(storeOption())
+      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
+      .option('-k, --key <spec>', "key: a field, a dotted path (user.id), or a template ('sensor:{sensor}:{ts}', {$hash}, {$line})", 'id')
+      .option('-c, --concurrency <n>', 'most value writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
+      .option('-b, --batch-size <n>', 'records per batch; each batch commits in one transaction', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
+      .option('--retries <n>', 'extra attempts for a transient error, per item', integer(0, 100), 5)
+      .option('--retry-delay <ms>', 'first backoff delay, doubled each attempt, with full jitter', integer(0, 3_600_000), 100)
+      .option('--retry-max-delay <ms>', 'backoff cap', integer(0, 3_600_000), 5000)
+      .addOption(new Option('--on-conflict <mode>', 'when a key is already stored: replace (last occurrence wins), skip, fail').default('replace').argParser(oneOf('replace', 'skip', 'fail')))
+      .option('--max-errors <n>', 'stop reading after this many failed items', integer(1))
+      .option('--failures <file>', 'where failed items go (default: <store>/failures/<run id>.ndjson)')
+      .option('--resume', 'skip what an earlier run of the same input committed; import the rest')
+      .option('--inline-max <bytes>', 'values up to this size are kept inside the index (0: every value in blobs/)', integer(0, 1024 * 1024 * 1024), DEFAULT_INLINE_MAX)
+      .option('--max-record-size <bytes>', 'the largest record accepted; longer ones fail alone', integer(2, 1024 * 1024 * 1024), DEFAULT_MAX_RECORD_BYTES)
+      .option('--type <tag>', 'type tag recorded with each value', 'json')
+      .option('--source-name <name>', 'name standard input, so --resume can find where it stopped')
+      .option('--dry-run', 'parse and derive keys; report what would be written; write nothing')
+      .addOption(new Option('--progress <mode>', 'auto (a bar on a terminal), bar, log, none').default('auto').argParser(oneOf('auto', 'bar', 'log', 'none')))
+      .option('-q, --quiet', 'print nothing but errors')
+      .option('--json', "print the run's summary as one JSON object on standard output")
+      .option('--metrics-file <file>', 'write Prometheus text metrics of the run there, atomically')
+      .option('--durable', 'flush blobs, directories and the index to stable storage before a batch counts')
+      .option('--delimiter <char>', 'CSV field delimiter (\\t for a tab)', delimiter)
+      .option('--no-header', 'CSV/TSV input has no header row (needs --columns)')
+      .option('--columns <names>', 'column names, comma-separated, for --no-header', columnList)
+      .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings');
+
+  withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store'))
+    .addHelpText('after', IMPORT_EXAMPLES)
+    .action(async (files: string[], options: ImportOptions) => setExit(await importCommand(files, options, output, 'import')));
+
+  withImportOptions(program.command('retry').argument('[failures...]', 'failures files written by an earlier import').description('import again the records of a failures file'))
+    .addHelpText('after', '\nExample:\n  $ bwrite retry ./bwrite-store/failures/20261124T101500Z-3fa9c1.ndjson')
+    .action(async (files: string[], options: ImportOptions) => setExit(await importCommand(files, options, output, 'retry')));
+
+  program
+    .command('get')
+    .argument('<key>', 'the key')
+    .description('print a stored value and a newline (exit 1 when the key is absent)')
+    .addOption(storeOption())
+    .addHelpText('after', "\nExample:\n  $ bwrite get 'sensor:42:1700000000' | jq .")
+    .action(async (key: string, options: { store: string }) => setExit(await getCommand(key, options, output)));
+
+  program
+    .command('export')
+    .description('print every stored value as NDJSON, ordered by key')
+    .addOption(storeOption())
+    .option('--prefix <p>', 'only keys that start with this')
+    .option('--with-keys', 'print {"key": …, "value": …} lines')
+    .addHelpText('after', "\nExample:\n  $ bwrite export --prefix 'user:' --with-keys | gzip > users.ndjson.gz")
+    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await exportCommand(options)));
+
+  program
+    .command('stats')
+    .description('what the store holds and how the latest runs went')
+    .addOption(storeOption())
+    .addOption(new Option('--json', 'as one JSON object').conflicts('prometheus'))
+    .option('--prometheus', 'as Prometheus text exposition')
+    .addHelpText('after', '\nExample:\n  $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom')
+    .action(async (options: { store: string; json?: boolean; prometheus?: boolean }) => setExit(await statsCommand(options, output)));
+
+  program
+    .command('verify')
+    .description("check that every index row's value is on disk with its size (--deep: and its hash)")
+    .addOption(storeOption())
+    .option('--deep', 're-hash every value')
+    .option('--json', 'as one JSON object')
+    .addHelpText('after', '\nExample:\n  $ bwrite verify --deep || echo "store damaged"')
+    .action(async (options: { store: string; deep?: boolean; json?: boolean }) => setExit(await verifyCommand(options, output)));
+
+  program
+    .command('gc')
+    .description('remove blobs nothing refers to and leftover temporary files')
+    .addOption(storeOption())
+    .option('--dry-run', 'print what would be freed; remove nothing')
+    .option('--json', 'as one JSON object')
+    .addHelpText('after', '\nExample:\n  $ bwrite gc --dry-run')
+    .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await gcCommand(options, output)));
+
+  return program;
+}

@@ -1,0 +1,56 @@
+/** Codes for a record that cannot be imported; such a record fails alone and is never retried. */
+export type RecordErrorCode =
+  | 'E_PARSE'
+  | 'E_NOT_OBJECT'
+  | 'E_KEY_MISSING'
+  | 'E_KEY_TOO_LONG'
+  | 'E_KEY_INVALID'
+  | 'E_INVALID_UTF8'
+  | 'E_RECORD_TOO_LARGE'
+  | 'E_CSV_COLUMNS'
+  | 'E_CSV'
+  | 'E_CONFLICT';
+
+/** Codes for a command that cannot run at all. */
+export type UsageErrorCode = 'E_USAGE' | 'E_INPUT' | 'E_STORE';
+
+export type ErrorCode = RecordErrorCode | UsageErrorCode | 'E_INTERNAL';
+
+/** A plain Error with a Node-style `code` and the context a user needs to act on it. */
+export class BwriteError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BwriteError';
+    this.code = code;
+  }
+}
+
+/** How a write error is handled: retried, fatal to the whole run, or failing the one item. */
+export type ErrorClass = 'transient' | 'fatal' | 'permanent';
+
+const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN']);
+
+/** The code of an error as Node or better-sqlite3 reports it (`SQLITE_BUSY_SNAPSHOT` → `SQLITE_BUSY`). */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'E_INTERNAL';
+  if (code.startsWith('SQLITE_')) {
+    const base = code.match(/^SQLITE_[A-Z]+/)?.[0] ?? code;
+    return base;
+  }
+  return code;
+}
+
+export function classifyError(error: unknown): ErrorClass {
+  const code = errorCode(error);
+  if (TRANSIENT.has(code)) return 'transient';
+  if (FATAL.has(code)) return 'fatal';
+  return 'permanent';
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,158 @@
+import { parse, type Parser } from 'csv-parse';
+import { decodeLossy, decodeUtf8, readLines } from './line-reader.js';
+import { keyedEvent, tooLarge, type FailureEvent, type ReadEvent, type ReaderOptions } from './records.js';
+
+export interface CsvOptions extends ReaderOptions {
+  delimiter: string;
+  /** TSV has no quoting: a quote is an ordinary character. */
+  quoting: boolean;
+  /** Column names when the input has no header row. */
+  columns: string[] | null;
+  inferTypes: boolean;
+}
+
+interface ParsedRow {
+  record: string[];
+  info: { lines: number };
+  raw: string;
+}
+
+/**
+ * CSV or TSV rows as JSON objects keyed by the header. Lines are split (and checked for UTF-8)
+ * here, then handed to csv-parse with their original line ends, so quoted fields may span lines
+ * and every record keeps the number of the line where it starts.
+ */
+export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOptions): AsyncGenerator<ReadEvent[]> {
+  const parser: Parser = parse({
+    delimiter: options.delimiter,
+    quote: options.quoting ? '"' : false,
+    record_delimiter: ['\r\n', '\n'],
+    relax_column_count: true,
+    skip_empty_lines: true,
+    skip_records_with_error: true,
+    max_record_size: options.maxRecordBytes,
+    info: true,
+    raw: true,
+  });
+  const badUtf8 = new Set<number>();
+  const pending: ReadEvent[] = [];
+  parser.on('skip', (error: Error & { lines?: number }) => {
+    pending.push({ kind: 'failure', line: error.lines ?? 0, code: 'E_CSV', message: error.message, key: null, raw: null });
+  });
+  const feeding = (async () => {
+    try {
+      for await (const lines of readLines(chunks, options.maxRecordBytes)) {
+        let text = '';
+        for (const { line, bytes, size } of lines) {
+          if (bytes === null) {
+            pending.push(tooLarge(line, size, options.maxRecordBytes));
+            text += '\n';
+            continue;
+          }
+          let decoded = decodeUtf8(bytes);
+          if (decoded === null) {
+            badUtf8.add(line);
+            decoded = decodeLossy(bytes);
+          }
+          text += decoded + '\n';
+        }
+        if (!parser.write(text)) await new Promise((resolve) => (parser.once('drain', resolve), parser.once('close', resolve)));
+        if (parser.destroyed) return;
+      }
+      parser.end();
+    } catch (error) {
+      parser.destroy(error as Error);
+    }
+  })();
+
+  let header = options.columns;
+  let events: ReadEvent[] = [];
+  try {
+    for await (const row of parser as AsyncIterable<ParsedRow>) {
+      if (pending.length > 0) events.push(...pending.splice(0));
+      const end = row.info.lines;
+      const line = end - countNewlines(row.record);
+      const raw = row.raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
+      if (rangeHas(badUtf8, line, end)) {
+        events.push({ kind: 'failure', line, code: 'E_INVALID_UTF8', message: 'the row is not valid UTF-8', key: null, raw });
+      } else if (header === null) {
+        const problem = headerProblem(row.record);
+        if (problem) {
+          events.push({ kind: 'failure', line, code: 'E_CSV', message: `${problem}; no row of this file can be imported`, key: null, raw });
+          break;
+        }
+        header = row.record;
+      } else if (row.record.length !== header.length) {
+        events.push({ kind: 'failure', line, code: 'E_CSV_COLUMNS', message: `the row has ${row.record.length} fields, the header ${header.length}`, key: null, raw });
+      } else {
+        const record = toObject(header, row.record, options.inferTypes);
+        events.push(keyedEvent(line, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey));
+      }
+      if (events.length >= 256) {
+        yield events;
+        events = [];
+      }
+    }
+  } catch (error) {
+    events.push(...pending.splice(0));
+    events.push(csvFailure(error));
+  } finally {
+    parser.destroy();
+    await feeding;
+  }
+  events.push(...pending.splice(0));
+  if (events.length > 0) yield events;
+}
+
+function csvFailure(error: unknown): FailureEvent {
+  const { message, lines, code } = error as Error & { lines?: number; code?: string };
+  return { kind: 'failure', line: lines ?? 0, code: code === 'E_READ' ? 'E_READ' : 'E_CSV', message, key: null, raw: null };
+}
+
+function headerProblem(names: string[]): string | null {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (name === '') return 'the header has an empty column name';
+    if (seen.has(name)) return `the header names column '${name}' twice`;
+    seen.add(name);
+  }
+  return null;
+}
+
+/** A null-prototype object, so a column named `__proto__` is just a field. */
+function toObject(header: string[], fields: string[], inferTypes: boolean): Record<string, unknown> {
+  const record = Object.create(null) as Record<string, unknown>;
+  for (let i = 0; i < header.length; i++) {
+    const field = fields[i]!;
+    record[header[i]!] = inferTypes ? inferType(field) : field;
+  }
+  return record;
+}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** Numbers, booleans and empty-as-null; anything that would not survive the trip stays a string. */
+export function inferType(field: string): unknown {
+  if (field === '') return null;
+  if (field === 'true') return true;
+  if (field === 'false') return false;
+  if (NUMBER.test(field)) {
+    const number = Number(field);
+    if (Number.isFinite(number) && (!/^-?\d+$/.test(field) || Number.isSafeInteger(number))) return number;
+  }
+  return field;
+}
+
+function countNewlines(fields: string[]): number {
+  let count = 0;
+  for (const field of fields) {
+    for (let i = field.indexOf('\n'); i !== -1; i = field.indexOf('\n', i + 1)) count++;
+  }
+  return count;
+}
+
+function rangeHas(lines: Set<number>, from: number, to: number): boolean {
+  if (lines.size === 0) return false;
+  for (let line = from; line <= to; line++) if (lines.has(line)) return true;
+  return false;
+}

@@ -1,0 +1,74 @@
+import { BwriteError, type RecordErrorCode } from '../errors.js';
+import { keyProblem } from '../store/keys.js';
+
+export interface KeyContext {
+  line: number;
+  /** The value's SHA-256, for `{$hash}`. */
+  sha256: () => string;
+}
+
+export type KeyResult = { key: string } | { code: RecordErrorCode; message: string };
+
+/** Derives a record's key from `--key`: a field, a dotted path, or a `{field}` template. */
+export type KeyDeriver = (record: Record<string, unknown>, context: KeyContext) => KeyResult;
+
+type Part = { literal: string } | { path: string[]; name: string } | { special: '$hash' | '$line' };
+
+/** Compiles a key spec once; throws a usage error for a malformed one. */
+export function compileKey(spec: string): KeyDeriver {
+  if (spec.trim() === '') throw new BwriteError('E_USAGE', '--key must not be empty');
+  const parts = spec.includes('{') || spec.includes('}') ? parseTemplate(spec) : [fieldPart(spec)];
+  return (record, context) => {
+    let key = '';
+    for (const part of parts) {
+      if ('literal' in part) key += part.literal;
+      else if ('special' in part) key += part.special === '$hash' ? context.sha256() : String(context.line);
+      else {
+        const value = lookup(record, part.path);
+        if (value === undefined || value === null || value === '') {
+          return { code: 'E_KEY_MISSING', message: `the record has no key field '${part.name}'` };
+        }
+        if (typeof value === 'object') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is an ${Array.isArray(value) ? 'array' : 'object'}, not a string or number` };
+        key += String(value);
+      }
+    }
+    const problem = keyProblem(key);
+    return problem ?? { key };
+  };
+}
+
+function parseTemplate(spec: string): Part[] {
+  const parts: Part[] = [];
+  const pattern = /\{([^{}]*)\}/g;
+  let last = 0;
+  for (const match of spec.matchAll(pattern)) {
+    if (match.index > last) parts.push({ literal: spec.slice(last, match.index) });
+    const name = match[1]!.trim();
+    if (name === '$hash' || name === '$line') parts.push({ special: name });
+    else if (name === '' || name.startsWith('$')) throw new BwriteError('E_USAGE', `--key '${spec}': unknown placeholder {${name}} (use {field}, {a.b}, {$hash} or {$line})`);
+    else parts.push(fieldPart(name));
+    last = match.index + match[0].length;
+  }
+  const rest = spec.slice(last);
+  if (rest.includes('{') || rest.includes('}') || parts.some((part) => 'literal' in part && /[{}]/.test(part.literal))) {
+    throw new BwriteError('E_USAGE', `--key '${spec}': unbalanced '{' or '}'`);
+  }
+  if (rest) parts.push({ literal: rest });
+  return parts;
+}
+
+function fieldPart(name: string): Part {
+  const path = name.split('.');
+  if (path.some((segment) => segment === '')) throw new BwriteError('E_USAGE', `--key '${name}' is not a field name or dotted path`);
+  return { path, name };
+}
+
+/** Own properties only: a path never reaches into a prototype (`__proto__`, `constructor`). */
+function lookup(record: unknown, path: string[]): unknown {
+  let current = record;
+  for (const segment of path) {
+    if (current === null || typeof current !== 'object' || !Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}

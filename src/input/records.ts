@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import type { RecordErrorCode } from '../errors.js';
+import type { KeyDeriver } from './key.js';
+
+/** A record ready to write: its key, and its value's bytes and digest. */
+export interface RecordEvent {
+  kind: 'record';
+  line: number;
+  key: string;
+  value: Buffer;
+  sha256: string;
+}
+
+/** A record that cannot be imported; it fails alone, with where it came from. */
+export interface FailureEvent {
+  kind: 'failure';
+  line: number;
+  code: RecordErrorCode | 'E_READ';
+  message: string;
+  key: string | null;
+  record?: unknown;
+  raw?: string | null;
+}
+
+export type ReadEvent = RecordEvent | FailureEvent;
+
+export interface ReaderOptions {
+  deriveKey: KeyDeriver;
+  /** The largest record accepted, in bytes. */
+  maxRecordBytes: number;
+}
+
+export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/** Keys the value (its bytes already final) and turns it into a record or a failure. */
+export function keyedEvent(line: number, record: Record<string, unknown>, value: Buffer, deriveKey: KeyDeriver): ReadEvent {
+  let sha256: string | undefined;
+  const digest = () => (sha256 ??= createHash('sha256').update(value).digest('hex'));
+  const derived = deriveKey(record, { line, sha256: digest });
+  if ('code' in derived) return { kind: 'failure', line, code: derived.code, message: derived.message, key: null, record };
+  return { kind: 'record', line, key: derived.key, value, sha256: digest() };
+}
+
+export function tooLarge(line: number, size: number, limit: number): FailureEvent {
+  return {
+    kind: 'failure',
+    line,
+    code: 'E_RECORD_TOO_LARGE',
+    message: `the record is ${size} bytes, over the record size limit of ${limit} bytes (--max-record-size)`,
+    key: null,
+    raw: null,
+  };
+}
+
+export function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { BwriteError } from '../errors.js';
+
+export type InputFormat = 'ndjson' | 'csv' | 'tsv';
+
+const FINGERPRINT_BYTES = 4096;
+const READ_CHUNK = 256 * 1024;
+
+/** One input: a file or standard input, gzip or not, read as a stream of (decompressed) bytes. */
+export interface InputSource {
+  /** What messages and the failures file call it: the path as given, or `-`. */
+  name: string;
+  /** What resume watermarks are kept under: the absolute path, or `stdin:<--source-name>`. */
+  id: string;
+  path: string | null;
+  /** Bytes on disk, for progress; null for standard input. */
+  size: number | null;
+  dev: number | null;
+  ino: number | null;
+  gzip: boolean;
+  /** SHA-256 of the first `fingerprintLen` bytes of the file as stored; null for standard input. */
+  fingerprint: string | null;
+  fingerprintLen: number;
+  /** Raw bytes consumed so far (compressed bytes for gzip). */
+  bytesRead: number;
+  chunks: AsyncIterable<Buffer>;
+}
+
+/** Format from the extension, under an optional `.gz`; null when the name says nothing. */
+export function formatFromName(name: string): InputFormat | null {
+  const base = name.toLowerCase().replace(/\.gz$/, '');
+  if (base.endsWith('.ndjson') || base.endsWith('.jsonl') || base.endsWith('.json')) return 'ndjson';
+  if (base.endsWith('.csv')) return 'csv';
+  if (base.endsWith('.tsv') || base.endsWith('.tab')) return 'tsv';
+  return null;
+}
+
+/** Checks that every input exists and is readable before anything is written (exit 2 if not). */
+export function checkInput(spec: string): void {
+  if (spec === '-') return;
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(spec);
+    fs.accessSync(spec, fs.constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new BwriteError('E_INPUT', `cannot read input ${spec}: ${why}`);
+  }
+  if (stat.isDirectory()) throw new BwriteError('E_INPUT', `cannot read input ${spec}: it is a directory`);
+}
+
+export async function openSource(spec: string, options: { sourceName?: string } = {}): Promise<InputSource> {
+  if (spec === '-') return openStdin(options.sourceName);
+  checkInput(spec);
+  const fd = await fs.promises.open(spec, 'r');
+  let head: Buffer;
+  let stat: fs.Stats;
+  try {
+    stat = await fd.stat();
+    const probe = Buffer.alloc(Math.min(FINGERPRINT_BYTES, Math.max(stat.size, 0)));
+    const { bytesRead } = probe.length > 0 ? await fd.read(probe, 0, probe.length, 0) : { bytesRead: 0 };
+    head = probe.subarray(0, bytesRead);
+  } finally {
+    await fd.close();
+  }
+  const gzip = isGzip(head);
+  const source: InputSource = {
+    name: spec,
+    id: path.resolve(spec),
+    path: path.resolve(spec),
+    size: stat.isFile() ? stat.size : null,
+    dev: stat.dev,
+    ino: stat.ino,
+    gzip,
+    fingerprint: sha256(head),
+    fingerprintLen: head.length,
+    bytesRead: 0,
+    chunks: (async function* () {})(),
+  };
+  const raw = fs.createReadStream(spec, { highWaterMark: READ_CHUNK });
+  source.chunks = decode(raw, gzip, source);
+  return source;
+}
+
+/** SHA-256 of a file's first `length` bytes, to tell whether it is still the file a watermark describes. */
+export async function fingerprintOf(file: string, length: number): Promise<string | null> {
+  const fd = await fs.promises.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await fd.read(buffer, 0, length, 0);
+    return bytesRead === length ? sha256(buffer) : null;
+  } finally {
+    await fd.close();
+  }
+}
+
+function openStdin(sourceName: string | undefined): InputSource {
+  const source: InputSource = {
+    name: sourceName ?? '-',
+    id: `stdin:${sourceName ?? '-'}`,
+    path: null,
+    size: null,
+    dev: null,
+    ino: null,
+    gzip: false,
+    fingerprint: null,
+    fingerprintLen: 0,
+    bytesRead: 0,
+    chunks: (async function* () {})(),
+  };
+  source.chunks = sniffAndDecode(process.stdin, source);
+  return source;
+}
+
+async function* sniffAndDecode(stream: Readable, source: InputSource): AsyncGenerator<Buffer> {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let first = await iterator.next();
+  // A gzip magic number needs two bytes; a pipe may deliver one at a time.
+  while (!first.done && first.value.length < 2) {
+    const more = await iterator.next();
+    if (more.done) break;
+    first = { done: false, value: Buffer.concat([first.value, more.value]) };
+  }
+  if (first.done) return;
+  source.gzip = isGzip(first.value);
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield first.value as Buffer;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  yield* decodeIterable(rest(), source.gzip, source);
+}
+
+function decode(stream: Readable, gzip: boolean, source: InputSource): AsyncIterable<Buffer> {
+  return decodeIterable(stream as AsyncIterable<Buffer>, gzip, source);
+}
+
+async function* decodeIterable(raw: AsyncIterable<Buffer>, gzip: boolean, source: InputSource): AsyncGenerator<Buffer> {
+  if (!gzip) {
+    for await (const chunk of raw) {
+      source.bytesRead += chunk.length;
+      yield chunk;
+    }
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: READ_CHUNK });
+  const feed = (async () => {
+    try {
+      for await (const chunk of raw) {
+        source.bytesRead += chunk.length;
+        if (gunzip.destroyed) return;
+        if (!gunzip.write(chunk)) await new Promise((resolve) => (gunzip.once('drain', resolve), gunzip.once('close', resolve)));
+      }
+      gunzip.end();
+    } catch (error) {
+      gunzip.destroy(error as Error);
+    }
+  })();
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (error) {
+    throw new BwriteError('E_READ', `the gzip data is damaged (${(error as Error).message})`, { cause: error });
+  } finally {
+    gunzip.destroy();
+    await feed;
+  }
+}
+
+function isGzip(head: Buffer): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}

@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunReport } from '../cli/run-report.js';
+import type { BatchWriter } from '../pipeline/batch-writer.js';
+import { renderMetrics, type MetricFamily } from './prometheus.js';
+
+/** The run's metrics for node_exporter's textfile collector: written to a temp file, then renamed. */
+export function writeRunMetrics(file: string, report: RunReport, writer: BatchWriter | null): void {
+  const text = renderMetrics(runFamilies(report, writer));
+  const target = path.resolve(file);
+  const tmp = `${target}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text, { mode: 0o644 });
+  fs.renameSync(tmp, target);
+}
+
+export function runFamilies(report: RunReport, writer: BatchWriter | null): MetricFamily[] {
+  const finished = Date.parse(report.finishedAt) / 1000;
+  const families: MetricFamily[] = [
+    {
+      name: 'bwrite_items_total',
+      help: 'Items processed by the last run, by outcome.',
+      type: 'counter',
+      samples: (['written', 'skipped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: report[outcome] })),
+    },
+    { name: 'bwrite_records_read_total', help: 'Records read by the last run.', type: 'counter', samples: [{ value: report.read }] },
+    { name: 'bwrite_retries_total', help: 'Write attempts retried after a transient error in the last run.', type: 'counter', samples: [{ value: report.retries }] },
+    { name: 'bwrite_written_bytes_total', help: 'Bytes of values written by the last run.', type: 'counter', samples: [{ value: report.bytes }] },
+    { name: 'bwrite_run_duration_seconds', help: 'Wall time of the last run.', type: 'gauge', samples: [{ value: report.durationMs / 1000 }] },
+    { name: 'bwrite_run_finished_timestamp_seconds', help: 'When the last run finished.', type: 'gauge', samples: [{ value: finished }] },
+    { name: 'bwrite_run_ok', help: '1 when the last run stored every record it read, else 0.', type: 'gauge', samples: [{ value: report.status === 'ok' ? 1 : 0 }] },
+  ];
+  if (report.status === 'ok') {
+    families.push({ name: 'bwrite_last_success_timestamp_seconds', help: 'When a run last finished with every record stored.', type: 'gauge', samples: [{ value: finished }] });
+  }
+  if (writer) {
+    const latency = writer.latency;
+    families.push({
+      name: 'bwrite_write_duration_seconds',
+      help: 'Latency of item writes (value to disk), failed ones included.',
+      type: 'histogram',
+      samples: [
+        ...latency.cumulativeBuckets().map((bucket) => ({ suffix: '_bucket', labels: { le: bucket.le }, value: bucket.count })),
+        { suffix: '_sum', value: latency.sumMs / 1000 },
+        { suffix: '_count', value: latency.count },
+      ],
+    });
+  }
+  return families;
+}

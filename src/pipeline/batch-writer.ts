@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { BwriteError, classifyError, errorCode } from '../errors.js';
+import { LatencyHistogram } from '../metrics/histogram.js';
+import type { ConflictMode, IndexRow, RowOutcome, Watermark } from '../store/index-db.js';
+import { keyProblem } from '../store/keys.js';
+import type { Store } from '../store/store.js';
+import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { Semaphore } from './semaphore.js';
+
+export interface WriteItem {
+  key: string;
+  value: string | Uint8Array;
+  type?: string;
+  source?: string | null;
+  line?: number | null;
+  /** The value's SHA-256 when the caller has it already (hashing then stays off the write path). */
+  sha256?: string;
+}
+
+export type ItemOutcome = 'written' | 'skipped' | 'failed';
+
+/** A failed item is a value, not an exception: the same shape as a success. */
+export interface ItemResult {
+  key: string;
+  outcome: ItemOutcome;
+  failed: boolean;
+  sha256: string | null;
+  size: number;
+  attempts: number;
+  durationMs: number;
+  code?: string;
+  error?: Error;
+}
+
+export interface BatchOutcome {
+  results: ItemResult[];
+  /** False when the run was aborted before this batch committed: none of it is stored. */
+  committed: boolean;
+}
+
+export interface SubmitOptions {
+  /** How far the batch's source is stored once it commits; saved in the same transaction. */
+  watermark?: Watermark | null;
+  /** Sees every result just before the batch commits, e.g. to record failures durably first. */
+  beforeCommit?: (results: ItemResult[]) => void;
+}
+
+export interface SubmittedBatch {
+  /** Resolves once every item of the batch holds or held a permit: the writer has taken it in. */
+  admitted: Promise<void>;
+  done: Promise<BatchOutcome>;
+}
+
+export interface BatchWriterOptions {
+  /** The most value writes in flight at once, across all batches. */
+  maxConcurrent?: number;
+  /** Values of at most this many bytes are kept inside the index instead of a blob file. */
+  inlineMax?: number;
+  onConflict?: ConflictMode;
+  retry?: Partial<RetryPolicy>;
+  runId?: string;
+  type?: string;
+  onRetry?: (error: unknown, retry: number, delayMs: number) => void;
+}
+
+export interface WriterStats {
+  maxConcurrent: number;
+  availablePermits: number;
+  inFlight: number;
+}
+
+export const DEFAULT_CONCURRENCY = 10;
+export const DEFAULT_INLINE_MAX = 16 * 1024;
+
+interface Prepared {
+  item: WriteItem;
+  bytes: Buffer;
+  sha256: string;
+  inline: boolean;
+}
+
+type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: number } | { ok: false; result: ItemResult };
+
+/**
+ * One bounded-concurrency writer for a whole run. A permit is held for exactly one value write;
+ * items are admitted one at a time as permits free up (nothing is spawned up front), and each
+ * batch's index rows commit in one transaction, in submission order, after its values are on disk.
+ */
+export class BatchWriter {
+  readonly store: Store;
+  readonly maxConcurrent: number;
+  readonly inlineMax: number;
+  readonly onConflict: ConflictMode;
+  readonly retry: RetryPolicy;
+  readonly latency = new LatencyHistogram();
+  readonly totals = { written: 0, skipped: 0, failed: 0, retries: 0, bytes: 0 };
+  peakInFlight = 0;
+  /** The store-fatal error that stopped this writer (disk full, I/O error…), if any. */
+  fatal: Error | null = null;
+
+  private readonly semaphore: Semaphore;
+  private readonly runId: string;
+  private readonly type: string;
+  private readonly onRetry?: BatchWriterOptions['onRetry'];
+  private inFlight = 0;
+  private commitTail: Promise<unknown> = Promise.resolve();
+
+  constructor(store: Store, options: BatchWriterOptions = {}) {
+    this.store = store;
+    this.maxConcurrent = options.maxConcurrent ?? DEFAULT_CONCURRENCY;
+    this.semaphore = new Semaphore(this.maxConcurrent);
+    this.inlineMax = options.inlineMax ?? DEFAULT_INLINE_MAX;
+    this.onConflict = options.onConflict ?? 'replace';
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.runId = options.runId ?? 'library';
+    this.type = options.type ?? 'json';
+    this.onRetry = options.onRetry;
+  }
+
+  stats(): WriterStats {
+    return { maxConcurrent: this.maxConcurrent, availablePermits: this.semaphore.available, inFlight: this.inFlight };
+  }
+
+  /** Writes one item in its own transaction; throws its error when it fails. */
+  async writeOne(key: string, value: string | Uint8Array, type?: string): Promise<ItemResult> {
+    const [result] = await this.writeBatch([{ key, value, type }]);
+    if (result!.failed) throw result!.error;
+    return result!;
+  }
+
+  /** One result per item, in input order; an item's failure is in its result, never thrown. */
+  async writeBatch(items: readonly WriteItem[]): Promise<ItemResult[]> {
+    return (await this.submit(items).done).results;
+  }
+
+  /** Takes a batch in: returns once admitted is known, and when done (committed or not). */
+  submit(items: readonly WriteItem[], options: SubmitOptions = {}): SubmittedBatch {
+    const settled: Promise<Settled>[] = [];
+    const admitted = this.admit(items, settled);
+    const previous = this.commitTail;
+    const done = (async (): Promise<BatchOutcome> => {
+      await admitted;
+      const values = await Promise.all(settled);
+      await previous;
+      return this.commit(values, options);
+    })();
+    this.commitTail = done.catch(() => {});
+    return { admitted, done };
+  }
+
+  private async admit(items: readonly WriteItem[], settled: Promise<Settled>[]): Promise<void> {
+    for (const item of items) {
+      const prepared = this.prepare(item);
+      if ('result' in prepared) {
+        settled.push(Promise.resolve({ ok: false, result: prepared.result }));
+        continue;
+      }
+      if (this.fatal) {
+        settled.push(Promise.resolve({ ok: false, result: abortedResult(item.key, this.fatal) }));
+        continue;
+      }
+      await this.semaphore.acquire();
+      settled.push(this.writeValue(prepared));
+    }
+  }
+
+  private prepare(item: WriteItem): Prepared | { result: ItemResult } {
+    const problem = keyProblem(item.key);
+    if (problem) return { result: failedResult(String(item.key), problem.code, new BwriteError(problem.code, problem.message), 0, 0) };
+    const value = item.value;
+    const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const sha256 = item.sha256 ?? createHash('sha256').update(bytes).digest('hex');
+    return { item, bytes, sha256, inline: bytes.length <= this.inlineMax };
+  }
+
+  /** Holds one permit (given back during backoff sleeps) while the value goes to disk. */
+  private async writeValue(prepared: Prepared): Promise<Settled> {
+    const start = performance.now();
+    this.enter();
+    const { store } = this;
+    try {
+      if (this.onConflict !== 'replace' && store.index.hasKey(prepared.item.key)) {
+        return { ok: false, result: this.conflictResult(prepared, performance.now() - start) };
+      }
+      const { attempts } = await withRetry(
+        () => {
+          store.faults.check('blob');
+          if (!prepared.inline) return store.blobs.write(prepared.sha256, prepared.bytes);
+          return undefined;
+        },
+        this.retry,
+        {
+          onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay),
+          beforeSleep: () => this.leave(),
+          afterSleep: async () => {
+            await this.semaphore.acquire();
+            this.enter();
+          },
+        },
+      );
+      const durationMs = performance.now() - start;
+      this.latency.record(durationMs);
+      return { ok: true, prepared, attempts, durationMs };
+    } catch (error) {
+      const durationMs = performance.now() - start;
+      this.latency.record(durationMs);
+      const attempts = error instanceof AttemptsError ? error.attempts : 1;
+      const cause = error instanceof AttemptsError ? error.cause : error;
+      if (classifyError(cause) === 'fatal') this.fatal ??= asError(cause);
+      return { ok: false, result: failedResult(prepared.item.key, errorCode(cause), asError(cause), attempts, durationMs, prepared) };
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Commits the rows of the values that reached disk, in one transaction with the watermark. */
+  private async commit(settled: Settled[], options: SubmitOptions): Promise<BatchOutcome> {
+    if (this.fatal) return this.abandon(settled, this.fatal);
+    const { watermark = null, beforeCommit } = options;
+    const rows: IndexRow[] = [];
+    for (const entry of settled) {
+      if (!entry.ok) continue;
+      const { item, bytes, sha256, inline } = entry.prepared;
+      rows.push({ key: item.key, sha256, size: bytes.length, type: item.type ?? this.type, inline: inline ? bytes : null, source: item.source ?? null, line: item.line ?? null });
+    }
+    const { store } = this;
+    try {
+      await store.blobs.flushDirectories();
+      const { value: results } = await withRetry(
+        () => {
+          store.faults.check('index');
+          return store.index.commitBatch(rows, this.onConflict, this.runId, watermark, (outcomes) => {
+            const results = this.resultsOf(settled, outcomes);
+            beforeCommit?.(results);
+            return results;
+          });
+        },
+        this.retry,
+        { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay) },
+      );
+      return this.tally(results);
+    } catch (error) {
+      const attempts = error instanceof AttemptsError ? error.attempts : 1;
+      const cause = error instanceof AttemptsError ? error.cause : error;
+      if (classifyError(cause) === 'fatal') {
+        this.fatal ??= asError(cause);
+        return this.abandon(settled, this.fatal);
+      }
+      // The rows could not commit (retries used up, or a permanent error): they fail, and the
+      // watermark still has to move past them, or they would be neither stored nor failed.
+      const code = errorCode(cause);
+      const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
+      try {
+        await withRetry(() => store.index.commitBatch([], this.onConflict, this.runId, watermark, () => beforeCommit?.(failed)), this.retry);
+      } catch (markError) {
+        this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
+        return this.abandon(settled, this.fatal);
+      }
+      return this.tally(failed);
+    }
+  }
+
+  private resultsOf(settled: Settled[], outcomes: RowOutcome[]): ItemResult[] {
+    let row = 0;
+    return settled.map((entry): ItemResult => {
+      if (!entry.ok) return entry.result;
+      const outcome = outcomes[row++];
+      const { item, bytes, sha256 } = entry.prepared;
+      if (outcome === 'conflict') return this.conflictResult(entry.prepared, entry.durationMs, entry.attempts);
+      return { key: item.key, outcome: outcome === 'written' ? 'written' : 'skipped', failed: false, sha256, size: bytes.length, attempts: entry.attempts, durationMs: entry.durationMs };
+    });
+  }
+
+  private tally(results: ItemResult[]): BatchOutcome {
+    for (const result of results) {
+      if (result.outcome === 'written') {
+        this.totals.written++;
+        this.totals.bytes += result.size;
+      } else if (result.outcome === 'skipped') this.totals.skipped++;
+      else this.totals.failed++;
+    }
+    return { results, committed: true };
+  }
+
+  private abandon(settled: Settled[], fatal: Error): BatchOutcome {
+    return { results: settled.map((entry) => (entry.ok ? abortedResult(entry.prepared.item.key, fatal) : entry.result)), committed: false };
+  }
+
+  private conflictResult(prepared: Prepared, durationMs: number, attempts = 1): ItemResult {
+    const { key } = prepared.item;
+    if (this.onConflict === 'skip') {
+      return { key, outcome: 'skipped', failed: false, sha256: prepared.sha256, size: prepared.bytes.length, attempts, durationMs };
+    }
+    const error = new BwriteError('E_CONFLICT', `key '${truncate(key)}' is already stored (--on-conflict fail)`);
+    return failedResult(key, 'E_CONFLICT', error, attempts, durationMs, prepared);
+  }
+
+  private noteRetry(error: unknown, retry: number, delay: number): void {
+    this.totals.retries++;
+    this.onRetry?.(error, retry, delay);
+  }
+
+  private enter(): void {
+    this.inFlight++;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
+  }
+
+  private leave(): void {
+    this.inFlight--;
+    this.semaphore.release();
+  }
+}
+
+function failedResult(key: string, code: string, error: Error, attempts: number, durationMs: number, prepared?: Prepared): ItemResult {
+  return { key, outcome: 'failed', failed: true, sha256: prepared?.sha256 ?? null, size: prepared?.bytes.length ?? 0, attempts, durationMs, code, error };
+}
+
+function abortedResult(key: string, fatal: Error): ItemResult {
+  const error = new BwriteError('E_ABORTED', `not stored: the run stopped because the store failed (${fatal.message})`, { cause: fatal });
+  return failedResult(key, 'E_ABORTED', error, 0, 0);
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** One line of the failures file: enough to find the record, understand why, and feed it back. */
+export interface FailureEntry {
+  source: string;
+  line: number | null;
+  key: string | null;
+  error: string;
+  code: string;
+  attempts: number;
+  record?: unknown;
+  raw?: string | null;
+}
+
+/**
+ * Appends failed items as NDJSON, created (0600) on the first failure. Each entry is written
+ * before the batch holding its line commits, so a crash never loses a failure.
+ */
+export class FailureLog {
+  readonly path: string;
+  count = 0;
+  private fd: number | null = null;
+
+  constructor(file: string) {
+    this.path = path.resolve(file);
+  }
+
+  write(entry: FailureEntry): void {
+    if (this.fd === null) {
+      fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
+      this.fd = fs.openSync(this.path, 'a', 0o600);
+    }
+    fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+    this.count++;
+  }
+
+  /** The file's path when anything was written to it, else null. */
+  get written(): string | null {
+    return this.count > 0 ? this.path : null;
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}

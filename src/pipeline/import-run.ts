@@ -1,0 +1,168 @@
+import type { FailureEvent, ReadEvent } from '../input/records.js';
+import type { Watermark } from '../store/index-db.js';
+import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-writer.js';
+import type { FailureEntry, FailureLog } from './failure-log.js';
+
+/** One input as the pipeline sees it: named records, and where an earlier run left off. */
+export interface RunInput {
+  name: string;
+  id: string;
+  identity: Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'>;
+  /** Records that start at or before this line were committed by an earlier run (`--resume`). */
+  resumeAfterLine: number;
+  events: AsyncIterable<ReadEvent[]>;
+}
+
+export interface ImportRunOptions {
+  batchSize: number;
+  /** Stop reading once this many items have failed. */
+  maxErrors: number | null;
+  /** Where failed items go; null for a dry run. */
+  failures: FailureLog | null;
+  /** Aborting it stops reading; what was read is still written and committed. */
+  signal?: AbortSignal;
+  onFailure?: (entry: FailureEntry) => void;
+  onProgress?: (counters: RunCounters) => void;
+}
+
+export interface RunCounters {
+  read: number;
+  written: number;
+  skipped: number;
+  failed: number;
+}
+
+export type RunStatus = 'ok' | 'partial' | 'aborted' | 'interrupted';
+
+export interface RunOutcome {
+  status: RunStatus;
+  counters: RunCounters;
+  /** Why the run stopped early, if it did. */
+  stoppedBy: 'max-errors' | 'store' | 'signal' | null;
+  fatal: Error | null;
+}
+
+// Batches taken in but not yet committed: enough to keep every permit busy while the oldest
+// batch waits for its slowest item, few enough that memory stays bounded.
+function outstandingLimit(writer: BatchWriter, batchSize: number): number {
+  return Math.max(4, 2 * Math.ceil(writer.maxConcurrent / batchSize) + 2);
+}
+
+/**
+ * Reads every input, chunks its records into batches and feeds them through the one writer.
+ * Batches never span inputs. A dry run (`writer` null) only reads, keys and counts.
+ */
+export async function runImport(writer: BatchWriter | null, inputs: AsyncIterable<RunInput>, options: ImportRunOptions): Promise<RunOutcome> {
+  const counters: RunCounters = { read: 0, written: 0, skipped: 0, failed: 0 };
+  const state: { stoppedBy: RunOutcome['stoppedBy'] } = { stoppedBy: null };
+  const outstanding: Promise<void>[] = [];
+  const limit = writer ? outstandingLimit(writer, options.batchSize) : 0;
+
+  const fail = (entry: FailureEntry) => {
+    options.failures?.write(entry);
+    options.onFailure?.(entry);
+  };
+  const shouldStop = (): boolean => {
+    if (state.stoppedBy) return true;
+    if (writer?.fatal) state.stoppedBy = 'store';
+    else if (options.signal?.aborted) state.stoppedBy = 'signal';
+    else if (options.maxErrors !== null && counters.failed >= options.maxErrors) state.stoppedBy = 'max-errors';
+    return state.stoppedBy !== null;
+  };
+
+  for await (const input of inputs) {
+    if (shouldStop()) break;
+    let batch: WriteItem[] = [];
+    let lastLine = 0;
+    let flushedLine = 0;
+    let records = 0;
+
+    const flush = async (): Promise<void> => {
+      if (lastLine === flushedLine) return;
+      const items = batch;
+      batch = [];
+      flushedLine = lastLine;
+      if (!writer) {
+        counters.written += items.length;
+        return;
+      }
+      const watermark: Watermark = { name: input.id, ...input.identity, line: lastLine, records };
+      const submitted = writer.submit(items, { watermark, beforeCommit: (results) => recordItemFailures(results, items, input.name, fail) });
+      outstanding.push(submitted.done.then((outcome) => account(outcome, counters)));
+      await submitted.admitted;
+      while (outstanding.length > limit) await outstanding.shift();
+    };
+
+    reading: for await (const events of input.events) {
+      for (const event of events) {
+        if (shouldStop()) break reading;
+        counters.read++;
+        if (event.line <= input.resumeAfterLine) {
+          counters.skipped++;
+          continue;
+        }
+        records++;
+        lastLine = event.line;
+        if (event.kind === 'failure') {
+          counters.failed++;
+          fail(failureEntry(input.name, event));
+        } else {
+          batch.push({ key: event.key, value: event.value, sha256: event.sha256, source: input.name, line: event.line });
+          if (batch.length >= options.batchSize) await flush();
+        }
+      }
+      options.onProgress?.(counters);
+    }
+    await flush();
+  }
+  await Promise.all(outstanding);
+  shouldStop();
+  options.onProgress?.(counters);
+
+  const fatal = writer?.fatal ?? null;
+  const stoppedBy = fatal ? 'store' : state.stoppedBy;
+  const status: RunStatus = stoppedBy === 'signal' ? 'interrupted' : stoppedBy ? 'aborted' : counters.failed > 0 ? 'partial' : 'ok';
+  return { status, counters, stoppedBy, fatal };
+}
+
+function account(outcome: BatchOutcome, counters: RunCounters): void {
+  if (!outcome.committed) return;
+  for (const result of outcome.results) {
+    if (result.outcome === 'written') counters.written++;
+    else if (result.outcome === 'skipped') counters.skipped++;
+    else counters.failed++;
+  }
+}
+
+function recordItemFailures(results: ItemResult[], items: WriteItem[], source: string, fail: (entry: FailureEntry) => void): void {
+  for (let i = 0; i < results.length; i++) {
+    const result = results[i]!;
+    if (!result.failed) continue;
+    const item = items[i]!;
+    fail({
+      source,
+      line: item.line ?? null,
+      key: result.key,
+      error: result.error?.message ?? 'failed',
+      code: result.code ?? 'E_INTERNAL',
+      attempts: result.attempts,
+      ...recordOrRaw(item.value),
+    });
+  }
+}
+
+function recordOrRaw(value: string | Uint8Array): { record: unknown } | { raw: string } {
+  const text = typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  try {
+    return { record: JSON.parse(text) };
+  } catch {
+    return { raw: text };
+  }
+}
+
+function failureEntry(source: string, event: FailureEvent): FailureEntry {
+  const entry: FailureEntry = { source, line: event.line, key: event.key, error: event.message, code: event.code, attempts: 0 };
+  if (event.record !== undefined) entry.record = event.record;
+  else entry.raw = event.raw ?? null;
+  return entry;
+}

@@ -1,0 +1,52 @@
+import { classifyError } from '../errors.js';
+
+export interface RetryPolicy {
+  /** Extra attempts after the first, for transient errors only. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 5, baseDelayMs: 100, maxDelayMs: 5000 };
+
+/** Full jitter: a random delay up to base·2^(retry−1), capped, so retrying writers spread out. */
+export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  return Math.round(random() * ceiling);
+}
+
+export interface RetryHooks {
+  onRetry?: (error: unknown, retry: number, delayMs: number) => void;
+  /** Called around each backoff sleep, e.g. to give a concurrency permit back meanwhile. */
+  beforeSleep?: () => void;
+  afterSleep?: () => Promise<void>;
+}
+
+/** The error of the last attempt, with how many attempts were made. */
+export class AttemptsError extends Error {
+  readonly attempts: number;
+  constructor(cause: unknown, attempts: number) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.attempts = attempts;
+  }
+}
+
+/** Runs `operation`, retrying transient errors with backoff; never retries anything else. */
+export async function withRetry<T>(operation: () => T | Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<{ value: T; attempts: number }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { value: await operation(), attempts: attempt };
+    } catch (error) {
+      if (attempt > policy.retries || classifyError(error) !== 'transient') throw new AttemptsError(error, attempt);
+      const delay = backoffDelay(policy, attempt);
+      hooks.onRetry?.(error, attempt, delay);
+      hooks.beforeSleep?.();
+      await sleep(delay);
+      await hooks.afterSleep?.();
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BwriteError } from '../errors.js';
+import { blobPath, DIR_MODE, FILE_MODE, type StoreLayout } from './layout.js';
+
+const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW } = fs.constants;
+const RECENT_LIMIT = 65_536;
+
+/**
+ * Content-addressed files under `blobs/`: written to `tmp/` and renamed into place, so a reader
+ * or a crash never sees a half-written blob. Writing the same digest twice is harmless.
+ */
+export class BlobStore {
+  private readonly layout: StoreLayout;
+  private readonly durable: boolean;
+  private readonly fanoutReady = new Set<string>();
+  private readonly dirtyDirs = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private recent = new Set<string>();
+  private tmpCounter = 0;
+
+  constructor(layout: StoreLayout, options: { durable?: boolean } = {}) {
+    this.layout = layout;
+    this.durable = options.durable ?? false;
+  }
+
+  pathOf(digest: string): string {
+    return blobPath(this.layout, digest);
+  }
+
+  /** Puts `bytes` under `digest` (the caller hashed them); coalesces concurrent writes of one digest. */
+  async write(digest: string, bytes: Uint8Array): Promise<void> {
+    if (this.recent.has(digest)) return;
+    const pending = this.inFlight.get(digest);
+    if (pending) return pending;
+    const write = this.writeFresh(digest, bytes).finally(() => this.inFlight.delete(digest));
+    this.inFlight.set(digest, write);
+    await write;
+    if (this.recent.size >= RECENT_LIMIT) this.recent = new Set();
+    this.recent.add(digest);
+  }
+
+  private async writeFresh(digest: string, bytes: Uint8Array): Promise<void> {
+    const finalPath = this.pathOf(digest);
+    const dir = path.dirname(finalPath);
+    this.ensureFanout(dir);
+    const tmpPath = path.join(this.layout.tmp, `${digest.slice(0, 16)}.${process.pid}.${++this.tmpCounter}.tmp`);
+    const handle = await fs.promises.open(tmpPath, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, FILE_MODE);
+    try {
+      try {
+        await handle.writeFile(bytes);
+        if (this.durable) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.promises.rename(tmpPath, finalPath);
+    } catch (error) {
+      await fs.promises.rm(tmpPath, { force: true }).catch(() => {});
+      throw error;
+    }
+    if (this.durable) this.dirtyDirs.add(dir);
+  }
+
+  /** With `--durable`: makes the renames of every blob written so far survive a power cut. */
+  async flushDirectories(): Promise<void> {
+    if (!this.durable || this.dirtyDirs.size === 0) return;
+    const dirs = [...this.dirtyDirs];
+    this.dirtyDirs.clear();
+    await Promise.all(dirs.map((dir) => fsyncDir(dir)));
+  }
+
+  /** Reads a blob without following a link planted in its place. */
+  async read(digest: string): Promise<Buffer> {
+    const handle = await fs.promises.open(this.pathOf(digest), O_RDONLY | O_NOFOLLOW);
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  readSync(digest: string): Buffer {
+    const fd = fs.openSync(this.pathOf(digest), O_RDONLY | O_NOFOLLOW);
+    try {
+      return fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private ensureFanout(dir: string): void {
+    if (this.fanoutReady.has(dir)) return;
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    if (!fs.lstatSync(dir).isDirectory()) {
+      throw new BwriteError('ENOTDIR', `${dir} is not a directory (a link or a file is in its place); remove it and run 'bwrite verify'`);
+    }
+    this.fanoutReady.add(dir);
+    if (this.durable) this.dirtyDirs.add(path.dirname(dir));
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { scanBlobs, scanTemp } from './scan.js';
+import type { Store } from './store.js';
+
+export interface GcReport {
+  dryRun: boolean;
+  removedBlobs: number;
+  removedTempFiles: number;
+  freedBytes: number;
+  /** Unreferenced blobs kept because an import running now may be about to refer to them. */
+  sparedBlobs: number;
+}
+
+// File times come from a coarse kernel clock that may lag the process clock by a tick.
+const CLOCK_SLACK_MS = 50;
+
+/**
+ * Removes blobs that no index row refers to, and leftover temporary files. Spares everything
+ * modified since the oldest running import (or this gc) started — such an import writes every
+ * blob it will refer to during its run — and re-checks each blob after moving it aside, so a
+ * blob rewritten meanwhile is put back.
+ */
+export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
+  const dryRun = Boolean(options.dryRun);
+  const cutoff = Math.min(Date.now(), ...store.runs.liveStarts()) - CLOCK_SLACK_MS;
+  const referenced = new Set(store.index.db.prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL`).pluck().all() as string[]);
+  const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0 };
+
+  for (const blob of scanBlobs(store.layout).blobs) {
+    if (referenced.has(blob.digest)) continue;
+    if (blob.mtimeMs >= cutoff) {
+      report.sparedBlobs++;
+      continue;
+    }
+    if (!dryRun && !removeAside(store, blob.path, cutoff)) {
+      report.sparedBlobs++;
+      continue;
+    }
+    report.removedBlobs++;
+    report.freedBytes += blob.size;
+  }
+  for (const file of scanTemp(store.layout)) {
+    if (file.mtimeMs >= cutoff) continue;
+    if (!dryRun) fs.rmSync(file.path, { force: true });
+    report.removedTempFiles++;
+    report.freedBytes += file.size;
+  }
+  return report;
+}
+
+/** Moves the blob into tmp/, then deletes it unless it was touched after the cutoff. */
+function removeAside(store: Store, blobFile: string, cutoff: number): boolean {
+  const aside = path.join(store.layout.tmp, `gc-${path.basename(blobFile)}.${process.pid}`);
+  try {
+    fs.renameSync(blobFile, aside);
+  } catch {
+    return false;
+  }
+  if (fs.lstatSync(aside).mtimeMs >= cutoff) {
+    fs.renameSync(aside, blobFile);
+    return false;
+  }
+  fs.rmSync(aside, { force: true });
+  return true;
+}

@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { FILE_MODE } from './layout.js';
+import { migrate } from './schema.js';
+
+export type ConflictMode = 'replace' | 'skip' | 'fail';
+
+/** One item's index row, ready to commit: its value is already on disk (or inline here). */
+export interface IndexRow {
+  key: string;
+  sha256: string;
+  size: number;
+  type: string;
+  inline: Uint8Array | null;
+  source: string | null;
+  line: number | null;
+}
+
+export interface ItemEntry {
+  key: string;
+  sha256: string;
+  size: number;
+  type: string;
+  inline: Buffer | null;
+}
+
+/** How far a source's records are committed, without a gap: what `--resume` skips. */
+export interface Watermark {
+  name: string;
+  dev: number | null;
+  ino: number | null;
+  fingerprint: string | null;
+  fingerprintLen: number;
+  line: number;
+  records: number;
+}
+
+export type RowOutcome = 'written' | 'skipped' | 'conflict';
+
+const BUSY_TIMEOUT_MS = 5000;
+const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
+export class IndexDb {
+  readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+  private readonly insertNew: Database.Statement;
+  private readonly saveWatermark: Database.Statement;
+  private readonly selectItem: Database.Statement;
+  private readonly selectKey: Database.Statement;
+
+  constructor(dbPath: string, options: { durable?: boolean } = {}) {
+    this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
+    fs.chmodSync(dbPath, FILE_MODE);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.durable ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db, dbPath);
+    const columns = `(key, sha256, size, type, inline, source, line, run_id, created_at, updated_at)
+      VALUES (@key, @sha256, @size, @type, @inline, @source, @line, @runId, @now, @now)`;
+    this.upsert = this.db.prepare(`INSERT INTO items ${columns}
+      ON CONFLICT(key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, type = excluded.type,
+        inline = excluded.inline, source = excluded.source, line = excluded.line, run_id = excluded.run_id,
+        updated_at = excluded.updated_at`);
+    this.insertNew = this.db.prepare(`INSERT INTO items ${columns} ON CONFLICT(key) DO NOTHING`);
+    this.saveWatermark = this.db.prepare(`INSERT INTO sources (name, dev, ino, fingerprint, fingerprint_len, line, records, run_id, updated_at)
+      VALUES (@name, @dev, @ino, @fingerprint, @fingerprintLen, @line, @records, @runId, @now)
+      ON CONFLICT(name) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint,
+        fingerprint_len = excluded.fingerprint_len, line = excluded.line, records = excluded.records,
+        run_id = excluded.run_id, updated_at = excluded.updated_at`);
+    this.selectItem = this.db.prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key = ?`);
+    this.selectKey = this.db.prepare(`SELECT 1 FROM items WHERE key = ?`).pluck();
+  }
+
+  /**
+   * Commits a batch's rows and its source's watermark in one BEGIN IMMEDIATE transaction.
+   * Each row's outcome, in order, goes to `finish`, which runs before COMMIT (so what it records,
+   * e.g. failures, is never behind the watermark); its return value is returned.
+   * Under `skip` and `fail` an existing key is left alone.
+   */
+  commitBatch<T>(rows: readonly IndexRow[], mode: ConflictMode, runId: string, watermark: Watermark | null, finish: (outcomes: RowOutcome[]) => T): T {
+    const now = Date.now();
+    const statement = mode === 'replace' ? this.upsert : this.insertNew;
+    const apply = this.db.transaction((): T => {
+      const outcomes: RowOutcome[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const changes = statement.run({ ...row, runId, now }).changes;
+        outcomes[i] = changes > 0 ? 'written' : mode === 'skip' ? 'skipped' : 'conflict';
+      }
+      if (watermark) this.saveWatermark.run({ ...watermark, runId, now });
+      return finish(outcomes);
+    });
+    return apply.immediate();
+  }
+
+  hasKey(key: string): boolean {
+    return this.selectKey.get(key) !== undefined;
+  }
+
+  getItem(key: string): ItemEntry | undefined {
+    return this.selectItem.get(key) as ItemEntry | undefined;
+  }
+
+  /** Every item ordered by key (bytewise), optionally only keys that start with `prefix`. */
+  iterateItems(prefix = ''): IterableIterator<ItemEntry> {
+    if (prefix === '') return this.db.prepare(`SELECT key, sha256, size, type, inline FROM items ORDER BY key`).iterate() as IterableIterator<ItemEntry>;
+    return this.db
+      .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key`)
+      .iterate(prefix, prefix, prefix) as IterableIterator<ItemEntry>;
+  }
+
+  getWatermark(name: string): Watermark | undefined {
+    const row = this.db
+      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, records FROM sources WHERE name = ?`)
+      .get(name) as Watermark | undefined;
+    return row;
+  }
+
+  /** Truncates the WAL so it does not grow without bound between runs. */
+  checkpoint(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another connection holds the WAL; its own checkpoint will run at its end.
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BwriteError } from '../errors.js';
+
+/** Where each part of a store lives. Keys never reach a path: only validated digests do. */
+export interface StoreLayout {
+  root: string;
+  indexDb: string;
+  blobs: string;
+  tmp: string;
+  failures: string;
+}
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+const DIGEST = /^[0-9a-f]{64}$/;
+
+export function storeLayout(root: string): StoreLayout {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    indexDb: path.join(abs, 'index.db'),
+    blobs: path.join(abs, 'blobs'),
+    tmp: path.join(abs, 'tmp'),
+    failures: path.join(abs, 'failures'),
+  };
+}
+
+export function isDigest(value: unknown): value is string {
+  return typeof value === 'string' && DIGEST.test(value);
+}
+
+/** `blobs/3f/3fa9…`; throws for anything that is not a 64-hex digest, wherever it came from. */
+export function blobPath(layout: StoreLayout, digest: string): string {
+  if (!isDigest(digest)) throw new BwriteError('E_STORE', `refusing blob name '${String(digest).slice(0, 80)}': not a SHA-256 hex digest`);
+  return path.join(layout.blobs, digest.slice(0, 2), digest);
+}
+
+/**
+ * Creates the store's directories private to the owner (the mode is given explicitly, so the
+ * umask can only narrow it), and refuses a path that holds something other than a bwrite store.
+ */
+export function prepareStoreDir(layout: StoreLayout): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.lstatSync(layout.root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(layout, error);
+  }
+  if (stat) {
+    if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${layout.root} is not a directory; choose another --store`);
+    const entries = fs.readdirSync(layout.root);
+    if (entries.length > 0 && !entries.includes('index.db')) {
+      throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
+    }
+  }
+  for (const dir of [layout.root, layout.blobs, layout.tmp, layout.failures]) {
+    ensurePrivateDir(dir, layout);
+  }
+  if (!fs.existsSync(layout.indexDb)) {
+    try {
+      fs.closeSync(fs.openSync(layout.indexDb, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, FILE_MODE));
+    } catch (error) {
+      throw storeError(layout, error);
+    }
+  }
+}
+
+function ensurePrivateDir(dir: string, layout: StoreLayout): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    const stat = fs.lstatSync(dir);
+    if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${dir} is not a directory (a link or a file is in its place)`);
+  } catch (error) {
+    if (error instanceof BwriteError) throw error;
+    throw storeError(layout, error);
+  }
+}
+
+export function storeError(layout: StoreLayout, error: unknown): BwriteError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'E_STORE';
+  const reason = error instanceof Error ? error.message : String(error);
+  return new BwriteError('E_STORE', `cannot use the store at ${layout.root}: ${reason}`, { cause: Object.assign(error as object, { code }) });
+}

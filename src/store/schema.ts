@@ -1,0 +1,86 @@
+import type Database from 'better-sqlite3';
+import { BwriteError } from '../errors.js';
+
+export const SCHEMA_VERSION = 1;
+export const STORE_APP = 'bwrite';
+
+/** Each entry upgrades the schema from version (index) to (index + 1). */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE items (
+    key        TEXT PRIMARY KEY,
+    sha256     TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    inline     BLOB,              -- the value itself when it is kept in the index, else NULL
+    source     TEXT,
+    line       INTEGER,
+    run_id     TEXT,
+    created_at INTEGER NOT NULL,  -- ms since the epoch
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX items_sha256 ON items(sha256);
+  CREATE TABLE runs (
+    run_id           TEXT PRIMARY KEY,
+    command          TEXT NOT NULL,
+    pid              INTEGER NOT NULL,
+    started_at       INTEGER NOT NULL,
+    finished_at      INTEGER,
+    status           TEXT NOT NULL,   -- running, ok, partial, aborted, interrupted
+    sources          TEXT NOT NULL,   -- JSON array of source names
+    read             INTEGER NOT NULL DEFAULT 0,
+    written          INTEGER NOT NULL DEFAULT 0,
+    skipped          INTEGER NOT NULL DEFAULT 0,
+    failed           INTEGER NOT NULL DEFAULT 0,
+    retries          INTEGER NOT NULL DEFAULT 0,
+    bytes            INTEGER NOT NULL DEFAULT 0,
+    items_per_second REAL,
+    p50_ms           REAL,
+    p95_ms           REAL,
+    p99_ms           REAL,
+    peak_in_flight   INTEGER,
+    failures_file    TEXT
+  );
+  CREATE INDEX runs_started ON runs(started_at);
+  CREATE TABLE sources (
+    name            TEXT PRIMARY KEY,  -- absolute path, or --source-name
+    dev             INTEGER,
+    ino             INTEGER,
+    fingerprint     TEXT,              -- SHA-256 of the first fingerprint_len bytes read
+    fingerprint_len INTEGER NOT NULL DEFAULT 0,
+    line            INTEGER NOT NULL,  -- last line of the committed, gap-free prefix
+    records         INTEGER NOT NULL,  -- records in that prefix
+    run_id          TEXT,
+    updated_at      INTEGER NOT NULL
+  );
+  `,
+];
+
+/** Creates or upgrades the schema; refuses a database that is not a bwrite store, or a newer one. */
+export function migrate(db: Database.Database, dbPath: string): void {
+  if (schemaVersion(db, dbPath) === SCHEMA_VERSION) return;
+  // Two processes may open a new store at once: the check is repeated under the write lock.
+  db.transaction(() => {
+    const current = schemaVersion(db, dbPath);
+    for (let version = current; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version]!);
+    db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES ('app', ?), ('schema_version', ?)`).run(STORE_APP, String(SCHEMA_VERSION));
+  }).immediate();
+}
+
+function schemaVersion(db: Database.Database, dbPath: string): number {
+  const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
+  if (!hasMeta) {
+    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };
+    if (tables.n > 0) throw new BwriteError('E_STORE', `${dbPath} is an SQLite database but not a bwrite store`);
+    return 0;
+  }
+  const rows = db.prepare(`SELECT name, value FROM meta WHERE name IN ('app', 'schema_version')`).all() as { name: string; value: string }[];
+  const meta = new Map(rows.map((row) => [row.name, row.value]));
+  if (meta.get('app') !== STORE_APP) throw new BwriteError('E_STORE', `${dbPath} is not a bwrite store`);
+  const version = Number(meta.get('schema_version'));
+  if (version > SCHEMA_VERSION) {
+    throw new BwriteError('E_STORE', `${dbPath} has schema version ${version}, newer than this bwrite understands (${SCHEMA_VERSION}); upgrade bwrite`);
+  }
+  return version;
+}

@@ -1,0 +1,79 @@
+/**
+ * The store's ordering rules — every writer and cleaner keeps them:
+ *
+ * 1. Blobs first, index row second. A blob is written to `tmp/`, (with --durable) flushed, and
+ *    renamed into `blobs/<2 hex>/<64 hex>`; only then may a transaction commit a row naming it.
+ *    So the index never refers to a blob that is not fully on disk; a crash leaves at most an
+ *    orphan blob or a temporary file, which `verify` counts and `gc` removes.
+ * 2. A blob's name is the SHA-256 of its bytes, never a key; paths are built only from a
+ *    validated 64-hex digest, also when the digest is read back from the index.
+ * 3. An import registers its run before it writes any blob. `gc` spares every blob modified
+ *    after the start of the oldest live import (or its own start), and re-checks a blob after
+ *    moving it aside, so it never deletes what a running import is about to refer to.
+ * 4. A batch's rows and its source's resume watermark commit in one transaction, and batches
+ *    commit in input order: the watermark is always a gap-free prefix of the input.
+ */
+import fs from 'node:fs';
+import { BwriteError } from '../errors.js';
+import { BlobStore } from './blob-store.js';
+import { FaultInjector } from './faults.js';
+import { IndexDb, type ItemEntry } from './index-db.js';
+import { prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
+import { RunLog } from './run-log.js';
+
+export interface StoreOptions {
+  /** Flush blobs, their directories and the index to stable storage before a batch counts. */
+  durable?: boolean;
+  /** Injected faults; defaults to `BWRITE_FAULTS` from the environment. */
+  faults?: FaultInjector;
+}
+
+export class Store {
+  readonly layout: StoreLayout;
+  readonly blobs: BlobStore;
+  readonly index: IndexDb;
+  readonly runs: RunLog;
+  readonly faults: FaultInjector;
+  readonly durable: boolean;
+
+  constructor(layout: StoreLayout, index: IndexDb, options: StoreOptions) {
+    this.layout = layout;
+    this.durable = options.durable ?? false;
+    this.index = index;
+    this.blobs = new BlobStore(layout, { durable: this.durable });
+    this.runs = new RunLog(index.db);
+    this.faults = options.faults ?? FaultInjector.none();
+  }
+
+  /** The value's bytes, from the index or from its blob. */
+  readValue(entry: ItemEntry): Buffer {
+    return entry.inline ?? this.blobs.readSync(entry.sha256);
+  }
+
+  get(key: string): { entry: ItemEntry; value: Buffer } | undefined {
+    const entry = this.index.getItem(key);
+    return entry && { entry, value: this.readValue(entry) };
+  }
+
+  async close(): Promise<void> {
+    this.index.close();
+  }
+}
+
+/** Opens (creating on first use) the store in `dir`; throws an `E_STORE` error it cannot use. */
+export async function openStore(dir: string, options: StoreOptions = {}): Promise<Store> {
+  const layout = storeLayout(dir);
+  prepareStoreDir(layout);
+  let index: IndexDb;
+  try {
+    index = new IndexDb(layout.indexDb, { durable: options.durable });
+  } catch (error) {
+    if (error instanceof BwriteError) throw error;
+    throw storeError(layout, error);
+  }
+  await fs.promises.access(layout.tmp, fs.constants.W_OK).catch((error: unknown) => {
+    index.close();
+    throw storeError(layout, error);
+  });
+  return new Store(layout, index, { ...options, faults: options.faults ?? FaultInjector.fromEnv() });
+}

@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { blobPath, isDigest } from './layout.js';
+import { scanBlobs, scanTemp } from './scan.js';
+import type { Store } from './store.js';
+
+export interface VerifyProblem {
+  kind: 'missing' | 'size' | 'hash' | 'bad-digest' | 'stray' | 'corrupt-blob';
+  key: string | null;
+  path: string | null;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  deep: boolean;
+  items: number;
+  blobs: number;
+  orphanBlobs: number;
+  orphanBytes: number;
+  tempFiles: number;
+  problems: VerifyProblem[];
+}
+
+/**
+ * Checks that every index row's value is there with its recorded size (deep: and its SHA-256),
+ * and counts what nothing refers to. Orphans and temporary files are what a killed run may
+ * leave; they are counted, not problems.
+ */
+export function verifyStore(store: Store, options: { deep?: boolean } = {}): VerifyReport {
+  const deep = Boolean(options.deep);
+  const problems: VerifyProblem[] = [];
+  const referenced = new Set<string>();
+  let items = 0;
+  for (const entry of store.index.iterateItems()) {
+    items++;
+    if (!isDigest(entry.sha256)) {
+      problems.push({ kind: 'bad-digest', key: entry.key, path: null, message: `key '${entry.key}': recorded digest is not a SHA-256 hex string` });
+      continue;
+    }
+    if (entry.inline) {
+      if (entry.inline.length !== entry.size) problems.push({ kind: 'size', key: entry.key, path: null, message: `key '${entry.key}': inline value is ${entry.inline.length} bytes, recorded ${entry.size}` });
+      else if (deep && sha256(entry.inline) !== entry.sha256) problems.push({ kind: 'hash', key: entry.key, path: null, message: `key '${entry.key}': inline value does not hash to ${entry.sha256}` });
+      continue;
+    }
+    referenced.add(entry.sha256);
+    const file = blobPath(store.layout, entry.sha256);
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(file);
+    } catch {
+      problems.push({ kind: 'missing', key: entry.key, path: file, message: `key '${entry.key}': blob ${entry.sha256} is missing` });
+      continue;
+    }
+    if (!stat.isFile()) problems.push({ kind: 'missing', key: entry.key, path: file, message: `key '${entry.key}': blob ${entry.sha256} is not a regular file` });
+    else if (stat.size !== entry.size) problems.push({ kind: 'size', key: entry.key, path: file, message: `key '${entry.key}': blob ${entry.sha256} is ${stat.size} bytes, recorded ${entry.size}` });
+  }
+  const { blobs, strays } = scanBlobs(store.layout);
+  if (deep) {
+    for (const blob of blobs) {
+      if (sha256(store.blobs.readSync(blob.digest)) !== blob.digest) {
+        problems.push({ kind: referenced.has(blob.digest) ? 'hash' : 'corrupt-blob', key: null, path: blob.path, message: `blob ${blob.digest} does not hash to its name` });
+      }
+    }
+  }
+  for (const stray of strays) problems.push({ kind: 'stray', key: null, path: stray.path, message: `${stray.path}: ${stray.reason}` });
+  const orphans = blobs.filter((blob) => !referenced.has(blob.digest));
+  return {
+    ok: problems.length === 0,
+    deep,
+    items,
+    blobs: blobs.length,
+    orphanBlobs: orphans.length,
+    orphanBytes: orphans.reduce((sum, blob) => sum + blob.size, 0),
+    tempFiles: scanTemp(store.layout).length,
+    problems,
+  };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
