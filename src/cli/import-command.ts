@@ -92,6 +92,8 @@ export async function importCommand(files: string[], options: ImportOptions, out
       onProgress: (counters) => progress.update(counters),
     });
   } finally {
+    // An interrupted read of standard input is abandoned, not awaited: let the process end.
+    if (signals.received() && files.includes('-')) process.stdin.destroy();
     progress.stop();
     signals.release();
     failures?.close();

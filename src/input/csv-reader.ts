@@ -43,7 +43,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
     try {
       for await (const lines of readLines(chunks, options.maxRecordBytes)) {
         let text = '';
-        for (const { line, bytes, size } of lines) {
+        for (const { line, bytes, size, crlf } of lines) {
           if (bytes === null) {
             pending.push(tooLarge(line, size, options.maxRecordBytes));
             text += '\n';
@@ -54,7 +54,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
             badUtf8.add(line);
             decoded = decodeLossy(bytes);
           }
-          text += decoded + '\n';
+          text += crlf ? `${decoded}\r\n` : `${decoded}\n`;
         }
         if (!parser.write(text)) await new Promise((resolve) => (parser.once('drain', resolve), parser.once('close', resolve)));
         if (parser.destroyed) return;

@@ -5,6 +5,8 @@ export interface RawLine {
   /** The line's bytes; null when it was longer than the limit (then only `size` is known). */
   bytes: Buffer | null;
   size: number;
+  /** The line ended in `\r\n` (CSV keeps it inside a quoted field). */
+  crlf?: boolean;
 }
 
 const NEWLINE = 0x0a;
@@ -47,9 +49,10 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
         lines.push({ line, bytes: null, size: stripCrSize(size, chunk, end) });
       } else {
         const bytes = parts.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...parts, chunk.subarray(start, end)], size);
-        const trimmed = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes;
+        const crlf = bytes.length > 0 && bytes[bytes.length - 1] === CR;
+        const trimmed = crlf ? bytes.subarray(0, bytes.length - 1) : bytes;
         if (trimmed.length > maxLineBytes) lines.push({ line, bytes: null, size: trimmed.length });
-        else lines.push({ line, bytes: trimmed, size: trimmed.length });
+        else lines.push(crlf ? { line, bytes: trimmed, size: trimmed.length, crlf } : { line, bytes: trimmed, size: trimmed.length });
       }
       parts = [];
       partBytes = 0;

@@ -48,6 +48,8 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
   return Math.max(4, 2 * Math.ceil(writer.maxConcurrent / batchSize) + 2);
 }
 
+const STOPPED = Symbol('stopped');
+
 /**
  * Reads every input, chunks its records into batches and feeds them through the one writer.
  * Batches never span inputs. A dry run (`writer` null) only reads, keys and counts.
@@ -69,6 +71,11 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     else if (options.maxErrors !== null && counters.failed >= options.maxErrors) state.stoppedBy = 'max-errors';
     return state.stoppedBy !== null;
   };
+
+  const stopped = new Promise<typeof STOPPED>((resolve) => {
+    if (options.signal?.aborted) resolve(STOPPED);
+    options.signal?.addEventListener('abort', () => resolve(STOPPED), { once: true });
+  });
 
   for await (const input of inputs) {
     if (shouldStop()) break;
@@ -93,8 +100,15 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       while (outstanding.length > limit) await outstanding.shift();
     };
 
-    reading: for await (const events of input.events) {
-      for (const event of events) {
+    const iterator = input.events[Symbol.asyncIterator]();
+    reading: for (;;) {
+      // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
+      const next = await Promise.race([iterator.next(), stopped]);
+      if (next === STOPPED || next.done) {
+        if (next === STOPPED) void iterator.return?.();
+        break;
+      }
+      for (const event of next.value) {
         if (shouldStop()) break reading;
         counters.read++;
         if (event.line <= input.resumeAfterLine) {

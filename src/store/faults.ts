@@ -63,7 +63,7 @@ function parseRule(part: string): FaultRule {
 }
 
 function injectedError(rule: FaultRule): Error {
-  const error = new Error(`${rule.code}: injected fault at ${rule.point} (BWRITE_FAULTS)`) as Error & { code: string };
+  const error = new Error(`injected ${rule.code} fault at ${rule.point} (BWRITE_FAULTS)`) as Error & { code: string };
   error.code = rule.code;
   return error;
 }
