@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BatchWriter } from '../../src/pipeline/batch-writer.js';
+import { FaultInjector } from '../../src/store/faults.js';
+import { openStore, type Store } from '../../src/store/store.js';
+
+const opened: { store: Store; dir: string }[] = [];
+afterEach(async () => {
+  for (const { store, dir } of opened.splice(0)) {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function freshStore(faults = FaultInjector.none()): Promise<Store> {
+  const dir = await mkdtemp(join(tmpdir(), 'bwrite-writer-'));
+  const store = await openStore(join(dir, 'store'), { faults });
+  opened.push({ store, dir });
+  return store;
+}
+
+const items = (n: number, key = (i: number) => `k${i}`) => Array.from({ length: n }, (_, i) => ({ key: key(i), value: JSON.stringify({ i, pad: 'p'.repeat(i % 50) }) }));
+
+describe('BatchWriter', () => {
+  it('never has more writes in flight than its permits, and reaches that bound', async () => {
+    const store = await freshStore();
+    const writer = new BatchWriter(store, { maxConcurrent: 4, inlineMax: 0 });
+    let seen = 0;
+    const sampler = setInterval(() => {
+      const { inFlight, availablePermits, maxConcurrent } = writer.stats();
+      seen = Math.max(seen, inFlight);
+      expect(inFlight).toBeLessThanOrEqual(maxConcurrent);
+      expect(availablePermits).toBeGreaterThanOrEqual(0);
+    }, 0);
+    await writer.writeBatch(items(2000));
+    clearInterval(sampler);
+    expect(writer.peakInFlight).toBe(4);
+    expect(seen).toBeLessThanOrEqual(4);
+    expect(writer.stats()).toEqual({ maxConcurrent: 4, availablePermits: 4, inFlight: 0 });
+  });
+
+  it('returns one result per item in input order, failures as values', async () => {
+    const store = await freshStore();
+    const writer = new BatchWriter(store, { maxConcurrent: 8, inlineMax: 0 });
+    const batch = items(300, (i) => (i % 50 === 7 ? '' : `k${i}`));
+    const results = await writer.writeBatch(batch);
+    expect(results.map((r) => r.key)).toEqual(batch.map((b) => b.key));
+    for (const result of results) {
+      if (result.key === '') expect(result).toMatchObject({ failed: true, outcome: 'failed', code: 'E_KEY_INVALID' });
+      else expect(result).toMatchObject({ failed: false, outcome: 'written' });
+    }
+  });
+
+  it('commits batches in submission order, so a repeated key keeps its last value', async () => {
+    const store = await freshStore();
+    const writer = new BatchWriter(store, { maxConcurrent: 32, inlineMax: 0 });
+    const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 7 }, (_, i) => ({ key: 'same', value: `{"n":${b * 7 + i}}` })));
+    await Promise.all(batches.map((batch) => writer.submit(batch).done));
+    expect(store.get('same')!.value.toString()).toBe(`{"n":${40 * 7 - 1}}`);
+  });
+
+  it('stops on a store-fatal error and commits nothing after it', async () => {
+    const store = await freshStore(new FaultInjector([{ point: 'blob', code: 'ENOSPC', rate: 1 }], 1));
+    const writer = new BatchWriter(store, { inlineMax: 0 });
+    const outcome = await writer.submit(items(10)).done;
+    expect(outcome.committed).toBe(false);
+    expect(writer.fatal).toMatchObject({ code: 'ENOSPC' });
+    expect(store.index.getItem('k0')).toBeUndefined();
+  });
+
+  it('writeOne rejects with the item error and stores nothing for it', async () => {
+    const store = await freshStore();
+    const writer = new BatchWriter(store);
+    await expect(writer.writeOne('x'.repeat(1025), '{}')).rejects.toMatchObject({ code: 'E_KEY_TOO_LONG' });
+    await expect(writer.writeOne('ok', '{"a":1}')).resolves.toMatchObject({ outcome: 'written', size: 7 });
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { compileKey } from '../../src/input/key.js';
+
+const context = { line: 7, sha256: () => 'ab'.repeat(32) };
+
+describe('compileKey', () => {
+  it.each([
+    ['id', { id: 'x1' }, 'x1'],
+    ['id', { id: 42 }, '42'],
+    ['user.id', { user: { id: 'u9' } }, 'u9'],
+    ['sensor:{sensor}:{ts}', { sensor: 's1', ts: 1700 }, 'sensor:s1:1700'],
+    ['{a.b}-{$line}', { a: { b: 'z' } }, 'z-7'],
+    ['h:{$hash}', {}, `h:${'ab'.repeat(32)}`],
+  ])('derives %s from %j', (spec, record, key) => {
+    expect(compileKey(spec)(record as Record<string, unknown>, context)).toEqual({ key });
+  });
+
+  it.each([
+    ['id', {}, 'E_KEY_MISSING'],
+    ['id', { id: null }, 'E_KEY_MISSING'],
+    ['id', { id: '' }, 'E_KEY_MISSING'],
+    ['id', { id: { nested: 1 } }, 'E_KEY_INVALID'],
+    ['id', { id: 'a\u0000b' }, 'E_KEY_INVALID'],
+    ['id', { id: 'x'.repeat(1025) }, 'E_KEY_TOO_LONG'],
+    ['toString', {}, 'E_KEY_MISSING'],
+    ['constructor.name', {}, 'E_KEY_MISSING'],
+  ])('fails %s on %j with %s', (spec, record, code) => {
+    expect(compileKey(spec)(record as Record<string, unknown>, context)).toMatchObject({ code });
+  });
+
+  it.each(['', 'a..b', '{', 'x}', '{$nope}', '{}'])('rejects the malformed spec %j as a usage error', (spec) => {
+    expect(() => compileKey(spec)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { decodeUtf8, readLines, type RawLine } from '../../src/input/line-reader.js';
+
+async function lines(chunks: string[] | Buffer[], max = 100): Promise<RawLine[]> {
+  async function* source() {
+    for (const chunk of chunks) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+  }
+  const out: RawLine[] = [];
+  for await (const batch of readLines(source(), max)) out.push(...batch);
+  return out;
+}
+
+const texts = (found: RawLine[]) => found.map((l) => (l.bytes ? l.bytes.toString() : null));
+
+describe('readLines', () => {
+  it('gives the same lines however the input is split into chunks', async () => {
+    const text = 'a\r\nbb\n\nccc\r\nlast';
+    const whole = await lines([text]);
+    const bytewise = await lines(text.split(''));
+    expect(texts(whole)).toEqual(['a', 'bb', '', 'ccc', 'last']);
+    expect(texts(bytewise)).toEqual(texts(whole));
+    expect(bytewise.map((l) => l.line)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('drops a byte-order mark at the start only', async () => {
+    expect(texts(await lines(['\ufeffx\n\ufeffy\n']))).toEqual(['x', '\ufeffy']);
+  });
+
+  it('reports a line over the limit by size without keeping its bytes, and goes on', async () => {
+    const long = 'z'.repeat(250);
+    const found = await lines([long.slice(0, 90), long.slice(90), '\nok\n'], 100);
+    expect(found[0]).toEqual({ line: 1, bytes: null, size: 250 });
+    expect(texts(found.slice(1))).toEqual(['ok']);
+    expect(found[1]!.line).toBe(2);
+  });
+});
+
+describe('decodeUtf8', () => {
+  it('refuses invalid UTF-8 instead of replacing it', () => {
+    expect(decodeUtf8(Buffer.from([0x7b, 0xff, 0x7d]))).toBeNull();
+    expect(decodeUtf8(Buffer.from('Zürich'))).toBe('Zürich');
+  });
+});
