@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
@@ -143,6 +143,7 @@ function decode(stream: Readable, gzip: boolean, source: InputSource): AsyncIter
   return decodeIterable(stream as AsyncIterable<Buffer>, gzip, source);
 }
 
+
 async function* decodeIterable(raw: AsyncIterable<Buffer>, gzip: boolean, source: InputSource): AsyncGenerator<Buffer> {
   if (!gzip) {
     for await (const chunk of raw) {
@@ -151,23 +152,67 @@ async function* decodeIterable(raw: AsyncIterable<Buffer>, gzip: boolean, source
     }
     return;
   }
-  const gunzip = createGunzip({ chunkSize: READ_CHUNK });
+  yield* gunzipChunks(raw, source);
+}
+
+const HIGH_WATER = 8;
+const GZIP_SLICE = 16 * 1024;
+
+/**
+ * Decompresses gzip (several members are read as one stream). Everything decoded before damage
+ * (a truncated member, trailing garbage) is delivered first; then the damage is an `E_READ` error.
+ */
+async function* gunzipChunks(raw: AsyncIterable<Buffer>, source: InputSource): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip({ chunkSize: READ_CHUNK, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const queue: Buffer[] = [];
+  let failure: Error | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const resume = wake;
+    wake = null;
+    resume?.();
+  };
+  gunzip.on('data', (chunk: Buffer) => {
+    queue.push(chunk);
+    if (queue.length >= HIGH_WATER) gunzip.pause();
+    signal();
+  });
+  gunzip.on('error', (error) => {
+    failure = error;
+    signal();
+  });
+  gunzip.on('end', () => {
+    ended = true;
+    signal();
+  });
   const feed = (async () => {
     try {
       for await (const chunk of raw) {
         source.bytesRead += chunk.length;
-        if (gunzip.destroyed) return;
-        if (!gunzip.write(chunk)) await new Promise((resolve) => (gunzip.once('drain', resolve), gunzip.once('close', resolve)));
+        // Small writes: damage loses only what its own slice would have decoded.
+        for (let offset = 0; offset < chunk.length; offset += GZIP_SLICE) {
+          if (gunzip.destroyed || failure) return;
+          if (!gunzip.write(chunk.subarray(offset, offset + GZIP_SLICE))) await new Promise((resolve) => (gunzip.once('drain', resolve), gunzip.once('close', resolve)));
+        }
       }
-      gunzip.end();
+      if (!gunzip.destroyed) gunzip.end();
     } catch (error) {
       gunzip.destroy(error as Error);
     }
   })();
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
-  } catch (error) {
-    throw new BwriteError('E_READ', `the gzip data is damaged (${(error as Error).message})`, { cause: error });
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk) {
+        if (queue.length < HIGH_WATER / 2 && gunzip.isPaused()) gunzip.resume();
+        yield chunk;
+        continue;
+      }
+      if (failure) throw new BwriteError('E_READ', `the gzip data is damaged (${(failure as Error).message}); what came before it was read`, { cause: failure });
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
   } finally {
     gunzip.destroy();
     await feed;

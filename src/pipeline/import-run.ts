@@ -1,4 +1,5 @@
 import type { FailureEvent, ReadEvent } from '../input/records.js';
+import { errorMessage } from '../errors.js';
 import type { Watermark } from '../store/index-db.js';
 import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-writer.js';
 import type { FailureEntry, FailureLog } from './failure-log.js';
@@ -103,7 +104,18 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     const iterator = input.events[Symbol.asyncIterator]();
     reading: for (;;) {
       // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
-      const next = await Promise.race([iterator.next(), stopped]);
+      let next: IteratorResult<ReadEvent[]> | typeof STOPPED;
+      try {
+        next = await Promise.race([iterator.next(), stopped]);
+      } catch (error) {
+        // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
+        // this input is one failure, and the run goes on with the next input.
+        counters.read++;
+        counters.failed++;
+        lastLine++;
+        fail({ source: input.name, line: lastLine, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
+        break;
+      }
       if (next === STOPPED || next.done) {
         if (next === STOPPED) void iterator.return?.();
         break;
@@ -179,4 +191,10 @@ function failureEntry(source: string, event: FailureEvent): FailureEntry {
   if (event.record !== undefined) entry.record = event.record;
   else entry.raw = event.raw ?? null;
   return entry;
+}
+
+function readErrorMessage(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = errorMessage(error);
+  return code && code !== 'E_READ' && !message.startsWith(code) ? `cannot read further: ${code}: ${message}` : `cannot read further: ${message}`;
 }
