@@ -164,12 +164,19 @@ async function* openInputs(
   }
 }
 
-/** The last line an earlier run committed, if the source is still the one it read. */
+/**
+ * The last line an earlier run committed, if the source is still the file it read: same file
+ * (device and inode), same first bytes, and not shorter than what was committed. Otherwise the
+ * file was replaced or truncated, and is imported from the start.
+ */
 async function resumePoint(store: Store, source: InputSource): Promise<number> {
   const mark = store.index.getWatermark(source.id);
   if (!mark) return 0;
-  if (source.path === null || mark.fingerprint === null) return mark.line;
+  if (source.path === null) return mark.line;
+  if (mark.fingerprint === null) return 0;
+  if (mark.ino !== null && (mark.ino !== source.ino || mark.dev !== source.dev)) return 0;
   if (source.size !== null && source.size < mark.fingerprintLen) return 0;
+  if (!source.gzip && source.size !== null && source.size < mark.bytes) return 0;
   const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
   return now === mark.fingerprint ? mark.line : 0;
 }

@@ -35,17 +35,23 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
     raw: true,
   });
   const badUtf8 = new Set<number>();
+  // Byte offset past each line handed to the parser and not yet part of a record.
+  const lineEnds = new Map<number, number>();
+  let lastEnd = 0;
   const pending: ReadEvent[] = [];
   parser.on('skip', (error: Error & { lines?: number }) => {
-    pending.push({ kind: 'failure', line: error.lines ?? 0, code: 'E_CSV', message: error.message, key: null, raw: null });
+    const line = error.lines ?? 0;
+    pending.push({ kind: 'failure', line, end: lineEnds.get(line) ?? lastEnd, code: 'E_CSV', message: error.message, key: null, raw: null });
   });
   const feeding = (async () => {
     try {
       for await (const lines of readLines(chunks, options.maxRecordBytes)) {
         let text = '';
-        for (const { line, bytes, size, crlf } of lines) {
+        for (const { line, bytes, size, crlf, end } of lines) {
+          lineEnds.set(line, end);
+          lastEnd = end;
           if (bytes === null) {
-            pending.push(tooLarge(line, size, options.maxRecordBytes));
+            pending.push(tooLarge(line, end, size, options.maxRecordBytes));
             text += '\n';
             continue;
           }
@@ -70,23 +76,28 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
   try {
     for await (const row of parser as AsyncIterable<ParsedRow>) {
       if (pending.length > 0) events.push(...pending.splice(0));
-      const end = row.info.lines;
-      const line = end - countNewlines(row.record);
+      const endLine = row.info.lines;
+      const line = endLine - countNewlines(row.record);
+      const end = lineEnds.get(endLine) ?? lastEnd;
+      for (const fed of lineEnds.keys()) {
+        if (fed > endLine) break;
+        lineEnds.delete(fed);
+      }
       const raw = row.raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
-      if (rangeHas(badUtf8, line, end)) {
-        events.push({ kind: 'failure', line, code: 'E_INVALID_UTF8', message: 'the row is not valid UTF-8', key: null, raw });
+      if (rangeHas(badUtf8, line, endLine)) {
+        events.push({ kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the row is not valid UTF-8', key: null, raw });
       } else if (header === null) {
         const problem = headerProblem(row.record);
         if (problem) {
-          events.push({ kind: 'failure', line, code: 'E_CSV', message: `${problem}; no row of this file can be imported`, key: null, raw });
+          events.push({ kind: 'failure', line, end, code: 'E_CSV', message: `${problem}; no row of this file can be imported`, key: null, raw });
           break;
         }
         header = row.record;
       } else if (row.record.length !== header.length) {
-        events.push({ kind: 'failure', line, code: 'E_CSV_COLUMNS', message: `the row has ${row.record.length} fields, the header ${header.length}`, key: null, raw });
+        events.push({ kind: 'failure', line, end, code: 'E_CSV_COLUMNS', message: `the row has ${row.record.length} fields, the header ${header.length}`, key: null, raw });
       } else {
         const record = toObject(header, row.record, options.inferTypes);
-        events.push(keyedEvent(line, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey));
+        events.push(keyedEvent(line, end, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey));
       }
       if (events.length >= 256) {
         yield events;
@@ -95,7 +106,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
     }
   } catch (error) {
     events.push(...pending.splice(0));
-    events.push(csvFailure(error));
+    events.push(csvFailure(error, lastEnd));
   } finally {
     parser.destroy();
     await feeding;
@@ -104,9 +115,9 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
   if (events.length > 0) yield events;
 }
 
-function csvFailure(error: unknown): FailureEvent {
+function csvFailure(error: unknown, end: number): FailureEvent {
   const { message, lines, code } = error as Error & { lines?: number; code?: string };
-  return { kind: 'failure', line: lines ?? 0, code: code === 'E_READ' ? 'E_READ' : 'E_CSV', message, key: null, raw: null };
+  return { kind: 'failure', line: lines ?? 0, end, code: code === 'E_READ' ? 'E_READ' : 'E_CSV', message, key: null, raw: null };
 }
 
 function headerProblem(names: string[]): string | null {

@@ -8,14 +8,14 @@ import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOpti
 export async function* readFailures(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
   for await (const lines of readLines(chunks, options.maxRecordBytes)) {
     const events: ReadEvent[] = [];
-    for (const { line, bytes, size } of lines) {
+    for (const { line, bytes, size, end } of lines) {
       if (bytes === null) {
-        events.push(tooLarge(line, size, options.maxRecordBytes));
+        events.push(tooLarge(line, end, size, options.maxRecordBytes));
         continue;
       }
       const text = decodeUtf8(bytes);
       if (text === null) {
-        events.push({ kind: 'failure', line, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: null });
+        events.push({ kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: null });
         continue;
       }
       if (text.trim() === '') continue;
@@ -23,7 +23,7 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
       try {
         entry = JSON.parse(text);
       } catch (error) {
-        events.push({ kind: 'failure', line, code: 'E_PARSE', message: `not a failures-file entry: ${(error as Error).message}`, key: null, raw: text });
+        events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `not a failures-file entry: ${(error as Error).message}`, key: null, raw: text });
         continue;
       }
       let record = entry?.record;
@@ -31,18 +31,18 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         try {
           record = JSON.parse(entry.raw);
         } catch (error) {
-          events.push({ kind: 'failure', line, code: 'E_PARSE', message: `the entry's raw text is not valid JSON: ${(error as Error).message}`, key: null, raw: entry.raw });
+          events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `the entry's raw text is not valid JSON: ${(error as Error).message}`, key: null, raw: entry.raw });
           continue;
         }
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        events.push({ kind: 'failure', line, code: 'E_NOT_OBJECT', message: `the entry's record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
+        events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the entry's record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
         continue;
       }
       const value = Buffer.from(JSON.stringify(record), 'utf8');
       const storedKey = typeof entry.key === 'string' && entry.key !== '' ? entry.key : null;
       const deriveKey = storedKey === null ? options.deriveKey : () => ({ key: storedKey });
-      events.push(keyedEvent(line, record as Record<string, unknown>, value, deriveKey));
+      events.push(keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey));
     }
     if (events.length > 0) yield events;
   }

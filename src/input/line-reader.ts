@@ -5,6 +5,8 @@ export interface RawLine {
   /** The line's bytes; null when it was longer than the limit (then only `size` is known). */
   bytes: Buffer | null;
   size: number;
+  /** Byte offset just past this line's end in the (decompressed) input. */
+  end: number;
   /** The line ended in `\r\n` (CSV keeps it inside a quoted field). */
   crlf?: boolean;
 }
@@ -23,9 +25,13 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
   let oversize = false;
   let line = 1;
   let first = true;
+  let base = 0;
   for await (let chunk of chunks) {
     if (first) {
-      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+        chunk = chunk.subarray(3);
+        base = 3;
+      }
       first = false;
     }
     const lines: RawLine[] = [];
@@ -46,13 +52,14 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
       }
       const size = partBytes + (end - start);
       if (oversize || size > maxLineBytes + 1) {
-        lines.push({ line, bytes: null, size: stripCrSize(size, chunk, end) });
+        lines.push({ line, bytes: null, size: stripCrSize(size, chunk, end), end: base + end + 1 });
       } else {
         const bytes = parts.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...parts, chunk.subarray(start, end)], size);
         const crlf = bytes.length > 0 && bytes[bytes.length - 1] === CR;
         const trimmed = crlf ? bytes.subarray(0, bytes.length - 1) : bytes;
-        if (trimmed.length > maxLineBytes) lines.push({ line, bytes: null, size: trimmed.length });
-        else lines.push(crlf ? { line, bytes: trimmed, size: trimmed.length, crlf } : { line, bytes: trimmed, size: trimmed.length });
+        const lineEnd = base + end + 1;
+        if (trimmed.length > maxLineBytes) lines.push({ line, bytes: null, size: trimmed.length, end: lineEnd });
+        else lines.push(crlf ? { line, bytes: trimmed, size: trimmed.length, end: lineEnd, crlf } : { line, bytes: trimmed, size: trimmed.length, end: lineEnd });
       }
       parts = [];
       partBytes = 0;
@@ -60,15 +67,16 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
       line++;
       start = end + 1;
     }
+    base += chunk.length;
     if (lines.length > 0) yield lines;
   }
   if (partBytes > 0 || oversize) {
     if (oversize || partBytes > maxLineBytes + 1) {
-      yield [{ line, bytes: null, size: partBytes }];
+      yield [{ line, bytes: null, size: partBytes, end: base }];
     } else {
       const bytes = Buffer.concat(parts, partBytes);
       const trimmed = bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes;
-      yield [trimmed.length > maxLineBytes ? { line, bytes: null, size: trimmed.length } : { line, bytes: trimmed, size: trimmed.length }];
+      yield [trimmed.length > maxLineBytes ? { line, bytes: null, size: trimmed.length, end: base } : { line, bytes: trimmed, size: trimmed.length, end: base }];
     }
   }
 }

@@ -8,16 +8,16 @@ import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOpti
 export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
   for await (const lines of readLines(chunks, options.maxRecordBytes)) {
     const events: ReadEvent[] = [];
-    for (const { line, bytes, size } of lines) {
+    for (const { line, bytes, size, end } of lines) {
       if (bytes === null) {
-        events.push(tooLarge(line, size, options.maxRecordBytes));
+        events.push(tooLarge(line, end, size, options.maxRecordBytes));
         continue;
       }
       const value = trimWhitespace(bytes);
       if (value.length === 0) continue;
       const text = decodeUtf8(value);
       if (text === null) {
-        events.push({ kind: 'failure', line, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value) });
+        events.push({ kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value) });
         continue;
       }
       let record: unknown;
@@ -25,14 +25,14 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
         record = JSON.parse(text);
       } catch (error) {
         const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-        events.push({ kind: 'failure', line, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text });
+        events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text });
         continue;
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        events.push({ kind: 'failure', line, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
+        events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
         continue;
       }
-      events.push(keyedEvent(line, record as Record<string, unknown>, value, options.deriveKey));
+      events.push(keyedEvent(line, end, record as Record<string, unknown>, value, options.deriveKey));
     }
     if (events.length > 0) yield events;
   }

@@ -6,6 +6,8 @@ import type { KeyDeriver } from './key.js';
 export interface RecordEvent {
   kind: 'record';
   line: number;
+  /** Byte offset just past the record in the (decompressed) input. */
+  end: number;
   key: string;
   value: Buffer;
   sha256: string;
@@ -15,6 +17,7 @@ export interface RecordEvent {
 export interface FailureEvent {
   kind: 'failure';
   line: number;
+  end: number;
   code: RecordErrorCode | 'E_READ';
   message: string;
   key: string | null;
@@ -33,18 +36,19 @@ export interface ReaderOptions {
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /** Keys the value (its bytes already final) and turns it into a record or a failure. */
-export function keyedEvent(line: number, record: Record<string, unknown>, value: Buffer, deriveKey: KeyDeriver): ReadEvent {
+export function keyedEvent(line: number, end: number, record: Record<string, unknown>, value: Buffer, deriveKey: KeyDeriver): ReadEvent {
   let sha256: string | undefined;
   const digest = () => (sha256 ??= createHash('sha256').update(value).digest('hex'));
   const derived = deriveKey(record, { line, sha256: digest });
-  if ('code' in derived) return { kind: 'failure', line, code: derived.code, message: derived.message, key: null, record };
-  return { kind: 'record', line, key: derived.key, value, sha256: digest() };
+  if ('code' in derived) return { kind: 'failure', line, end, code: derived.code, message: derived.message, key: null, record };
+  return { kind: 'record', line, end, key: derived.key, value, sha256: digest() };
 }
 
-export function tooLarge(line: number, size: number, limit: number): FailureEvent {
+export function tooLarge(line: number, end: number, size: number, limit: number): FailureEvent {
   return {
     kind: 'failure',
     line,
+    end,
     code: 'E_RECORD_TOO_LARGE',
     message: `the record is ${size} bytes, over the record size limit of ${limit} bytes (--max-record-size)`,
     key: null,

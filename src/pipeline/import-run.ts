@@ -82,6 +82,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     if (shouldStop()) break;
     let batch: WriteItem[] = [];
     let lastLine = 0;
+    let lastEnd = 0;
     let flushedLine = 0;
     let records = 0;
 
@@ -94,7 +95,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         counters.written += items.length;
         return;
       }
-      const watermark: Watermark = { name: input.id, ...input.identity, line: lastLine, records };
+      const watermark: Watermark = { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records };
       const submitted = writer.submit(items, { watermark, beforeCommit: (results) => recordItemFailures(results, items, input.name, fail) });
       outstanding.push(submitted.done.then((outcome) => account(outcome, counters)));
       await submitted.admitted;
@@ -129,6 +130,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         }
         records++;
         lastLine = event.line;
+        lastEnd = event.end;
         if (event.kind === 'failure') {
           counters.failed++;
           fail(failureEntry(input.name, event));

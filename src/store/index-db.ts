@@ -32,6 +32,8 @@ export interface Watermark {
   fingerprint: string | null;
   fingerprintLen: number;
   line: number;
+  /** Byte offset just past that line: a plain file shorter than this was truncated. */
+  bytes: number;
   records: number;
 }
 
@@ -64,10 +66,10 @@ export class IndexDb {
         inline = excluded.inline, source = excluded.source, line = excluded.line, run_id = excluded.run_id,
         updated_at = excluded.updated_at`);
     this.insertNew = this.db.prepare(`INSERT INTO items ${columns} ON CONFLICT(key) DO NOTHING`);
-    this.saveWatermark = this.db.prepare(`INSERT INTO sources (name, dev, ino, fingerprint, fingerprint_len, line, records, run_id, updated_at)
-      VALUES (@name, @dev, @ino, @fingerprint, @fingerprintLen, @line, @records, @runId, @now)
+    this.saveWatermark = this.db.prepare(`INSERT INTO sources (name, dev, ino, fingerprint, fingerprint_len, line, bytes, records, run_id, updated_at)
+      VALUES (@name, @dev, @ino, @fingerprint, @fingerprintLen, @line, @bytes, @records, @runId, @now)
       ON CONFLICT(name) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint,
-        fingerprint_len = excluded.fingerprint_len, line = excluded.line, records = excluded.records,
+        fingerprint_len = excluded.fingerprint_len, line = excluded.line, bytes = excluded.bytes, records = excluded.records,
         run_id = excluded.run_id, updated_at = excluded.updated_at`);
     this.selectItem = this.db.prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key = ?`);
     this.selectKey = this.db.prepare(`SELECT 1 FROM items WHERE key = ?`).pluck();
@@ -113,7 +115,7 @@ export class IndexDb {
 
   getWatermark(name: string): Watermark | undefined {
     const row = this.db
-      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, records FROM sources WHERE name = ?`)
+      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, bytes, records FROM sources WHERE name = ?`)
       .get(name) as Watermark | undefined;
     return row;
   }

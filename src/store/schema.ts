@@ -50,6 +50,7 @@ const MIGRATIONS: string[] = [
     fingerprint     TEXT,              -- SHA-256 of the first fingerprint_len bytes read
     fingerprint_len INTEGER NOT NULL DEFAULT 0,
     line            INTEGER NOT NULL,  -- last line of the committed, gap-free prefix
+    bytes           INTEGER NOT NULL,  -- (decompressed) bytes up to the end of that line
     records         INTEGER NOT NULL,  -- records in that prefix
     run_id          TEXT,
     updated_at      INTEGER NOT NULL

@@ -29,7 +29,7 @@ describe('readLines', () => {
   it('reports a line over the limit by size without keeping its bytes, and goes on', async () => {
     const long = 'z'.repeat(250);
     const found = await lines([long.slice(0, 90), long.slice(90), '\nok\n'], 100);
-    expect(found[0]).toEqual({ line: 1, bytes: null, size: 250 });
+    expect(found[0]).toEqual({ line: 1, bytes: null, size: 250, end: 251 });
     expect(texts(found.slice(1))).toEqual(['ok']);
     expect(found[1]!.line).toBe(2);
   });
