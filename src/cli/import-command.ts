@@ -13,7 +13,7 @@ import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
 import { openStore, type Store } from '../store/store.js';
 import { writeRunMetrics } from '../metrics/run-metrics.js';
-import { startProgress, type ProgressMode } from './progress.js';
+import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import type { Output } from './output.js';
 
@@ -57,7 +57,13 @@ export async function importCommand(files: string[], options: ImportOptions, out
 
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
-  const store = options.dryRun ? null : await openStore(options.store, { durable: options.durable });
+  const spinner = options.quiet ? { stop() {} } : startSpinner(options.progress, output, `opening ${options.store}`);
+  let store: Store | null;
+  try {
+    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable });
+  } finally {
+    spinner.stop();
+  }
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   store?.runs.register({ runId, command, startedAt, sources });
 
@@ -79,7 +85,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
     if (shown++ < MAX_ERRORS_SHOWN) output.error(`${entry.source}:${entry.line ?? '-'}: ${entry.code}: ${entry.error}`, { prefix: 'bwrite: ' });
   };
   const opened: InputSource[] = [];
-  const progress = startProgress(options.progress, output, () => ({ sources: opened, writer }));
+  const progress = options.quiet ? startProgress('none', output, () => ({ sources: opened, writer })) : startProgress(options.progress, output, () => ({ sources: opened, writer }));
 
   let outcome;
   try {

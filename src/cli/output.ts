@@ -12,7 +12,8 @@ export const processOutput: Output = {
   error(text, options) {
     process.stderr.write(`${options?.prefix ?? ''}${text}\n`);
   },
+  // A pseudo-terminal without a size (columns 0) cannot hold a bar or a spinner.
   get stderrIsTTY() {
-    return Boolean(process.stderr.isTTY);
+    return Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
   },
 };

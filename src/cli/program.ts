@@ -26,7 +26,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   const program = new Command('bwrite')
     .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
     .version(version, '-V, --version', 'print the version')
-    .configureOutput({ outputError: (text, write) => write(`bwrite: ${text}`) })
+    .configureOutput({ outputError: (text, write) => write(`bwrite: ${text.trimEnd()} (see 'bwrite --help')\n`) })
     .exitOverride();
   program.addHelpText('after', IMPORT_EXAMPLES);
 

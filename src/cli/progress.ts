@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import ora from 'ora';
 import type { InputSource } from '../input/source.js';
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import type { RunCounters } from '../pipeline/import-run.js';
@@ -17,9 +18,20 @@ const BAR_INTERVAL_MS = 200;
 
 type Context = () => { sources: InputSource[]; writer: BatchWriter | null };
 
+function resolveMode(mode: ProgressMode, output: Output): Exclude<ProgressMode, 'auto'> {
+  return mode === 'auto' ? (output.stderrIsTTY ? 'bar' : 'none') : mode;
+}
+
+/** A spinner while the store opens and the inputs are inspected; only where a bar would be drawn. */
+export function startSpinner(mode: ProgressMode, output: Output, text: string): { stop: () => void } {
+  if (resolveMode(mode, output) !== 'bar' || !output.stderrIsTTY) return { stop() {} };
+  const spinner = ora({ text, stream: process.stderr, color: process.env.NO_COLOR ? false : 'cyan', discardStdin: false }).start();
+  return { stop: () => spinner.stop() };
+}
+
 /** A bar on a terminal, a plain line every few seconds for logs, or nothing. Always on stderr. */
 export function startProgress(mode: ProgressMode, output: Output, context: Context): Progress {
-  const resolved = mode === 'auto' ? (output.stderrIsTTY ? 'bar' : 'none') : mode;
+  const resolved = resolveMode(mode, output);
   if (resolved === 'log') return logProgress(output, context);
   if (resolved === 'bar') return barProgress(context);
   return { update() {}, stop() {} };
