@@ -108,8 +108,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
 
   const finishedAt = Date.now();
   const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
+  const lastSuccessMs = store ? lastSuccess(store) : null;
   if (store) await finishRun(store, report);
-  if (options.metricsFile) writeRunMetrics(options.metricsFile, report, writer);
+  if (options.metricsFile) writeRunMetrics(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
   if (!options.quiet) output.error(summaryLine(report));
   if (options.json) output.data(JSON.stringify(report));
@@ -185,6 +186,14 @@ async function resumePoint(store: Store, source: InputSource): Promise<number> {
   if (!source.gzip && source.size !== null && source.size < mark.bytes) return 0;
   const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
   return now === mark.fingerprint ? mark.line : 0;
+}
+
+function lastSuccess(store: Store): number | null {
+  try {
+    return store.runs.list(1000).find((run) => run.status === 'ok')?.finishedAt ?? null;
+  } catch {
+    return null;
+  }
 }
 
 async function finishRun(store: Store, report: RunReport): Promise<void> {

@@ -5,15 +5,16 @@ import type { BatchWriter } from '../pipeline/batch-writer.js';
 import { renderMetrics, type MetricFamily } from './prometheus.js';
 
 /** The run's metrics for node_exporter's textfile collector: written to a temp file, then renamed. */
-export function writeRunMetrics(file: string, report: RunReport, writer: BatchWriter | null): void {
-  const text = renderMetrics(runFamilies(report, writer));
+export function writeRunMetrics(file: string, report: RunReport, writer: BatchWriter | null, lastSuccessMs: number | null): void {
+  const text = renderMetrics(runFamilies(report, writer, lastSuccessMs));
   const target = path.resolve(file);
   const tmp = `${target}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text, { mode: 0o644 });
   fs.renameSync(tmp, target);
 }
 
-export function runFamilies(report: RunReport, writer: BatchWriter | null): MetricFamily[] {
+/** `lastSuccessMs`: when a run of this store last stored everything (kept across failed runs). */
+export function runFamilies(report: RunReport, writer: BatchWriter | null, lastSuccessMs: number | null): MetricFamily[] {
   const finished = Date.parse(report.finishedAt) / 1000;
   const families: MetricFamily[] = [
     {
@@ -29,8 +30,9 @@ export function runFamilies(report: RunReport, writer: BatchWriter | null): Metr
     { name: 'bwrite_run_finished_timestamp_seconds', help: 'When the last run finished.', type: 'gauge', samples: [{ value: finished }] },
     { name: 'bwrite_run_ok', help: '1 when the last run stored every record it read, else 0.', type: 'gauge', samples: [{ value: report.status === 'ok' ? 1 : 0 }] },
   ];
-  if (report.status === 'ok') {
-    families.push({ name: 'bwrite_last_success_timestamp_seconds', help: 'When a run last finished with every record stored.', type: 'gauge', samples: [{ value: finished }] });
+  const lastSuccess = report.status === 'ok' ? finished : lastSuccessMs === null ? null : lastSuccessMs / 1000;
+  if (lastSuccess !== null) {
+    families.push({ name: 'bwrite_last_success_timestamp_seconds', help: 'When a run last finished with every record stored.', type: 'gauge', samples: [{ value: lastSuccess }] });
   }
   if (writer) {
     const latency = writer.latency;
