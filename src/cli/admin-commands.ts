@@ -8,7 +8,7 @@ import type { Output } from './output.js';
 
 /** `bwrite stats`: what the store holds and the latest runs. */
 export async function statsCommand(options: { store: string; json?: boolean; prometheus?: boolean }, output: Output): Promise<number> {
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, { create: false });
   try {
     const stats = storeStats(store);
     if (options.json) output.data(JSON.stringify(stats));
@@ -84,7 +84,7 @@ function statsFamilies(stats: StoreStats): MetricFamily[] {
 
 /** `bwrite verify`: exit 0 when every index row's value is intact, 1 otherwise. */
 export async function verifyCommand(options: { store: string; deep?: boolean; json?: boolean }, output: Output): Promise<number> {
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, { create: false });
   try {
     const report = verifyStore(store, { deep: options.deep });
     if (options.json) output.data(JSON.stringify(report));
@@ -102,7 +102,7 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
 
 /** `bwrite gc`: remove unreferenced blobs and leftover temporary files. */
 export async function gcCommand(options: { store: string; dryRun?: boolean; json?: boolean }, output: Output): Promise<number> {
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, { create: false });
   try {
     const report = collectGarbage(store, { dryRun: options.dryRun });
     if (options.json) output.data(JSON.stringify(report));

@@ -67,8 +67,10 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   store?.runs.register({ runId, command, startedAt, sources });
 
+  const controller = new AbortController();
   const writer = store
     ? new BatchWriter(store, {
+        signal: controller.signal,
         maxConcurrent: options.concurrency,
         inlineMax: options.inlineMax,
         onConflict: options.onConflict,
@@ -78,7 +80,6 @@ export async function importCommand(files: string[], options: ImportOptions, out
       })
     : null;
   const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`)) : null;
-  const controller = new AbortController();
   const signals = trapSignals(controller);
   let shown = 0;
   const onFailure = (entry: FailureEntry) => {

@@ -6,7 +6,7 @@ import type { Output } from './output.js';
 
 /** `bwrite get KEY`: the value and a newline; exit 1 when the key is absent. */
 export async function getCommand(key: string, options: { store: string }, output: Output): Promise<number> {
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, { create: false });
   try {
     const found = store.get(key);
     if (!found) {
@@ -22,7 +22,7 @@ export async function getCommand(key: string, options: { store: string }, output
 
 /** `bwrite export`: every value as NDJSON, ordered by key, streamed with backpressure. */
 export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }): Promise<number> {
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, { create: false });
   try {
     const pending: Buffer[] = [];
     let pendingBytes = 0;

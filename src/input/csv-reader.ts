@@ -37,11 +37,12 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
   const badUtf8 = new Set<number>();
   // Byte offset past each line handed to the parser and not yet part of a record.
   const lineEnds = new Map<number, number>();
+  // Their text, so a record the parser gives up on (an unclosed quote) can be shown whole.
+  const lineTexts = new Map<number, string>();
   let lastEnd = 0;
   const pending: ReadEvent[] = [];
   parser.on('skip', (error: Error & { lines?: number }) => {
-    const line = error.lines ?? 0;
-    pending.push({ kind: 'failure', line, end: lineEnds.get(line) ?? lastEnd, code: 'E_CSV', message: error.message, key: null, raw: null });
+    pending.push(csvFailure(error, lineEnds, lineTexts, lastEnd));
   });
   const feeding = (async () => {
     try {
@@ -60,6 +61,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
             badUtf8.add(line);
             decoded = decodeLossy(bytes);
           }
+          lineTexts.set(line, decoded);
           text += crlf ? `${decoded}\r\n` : `${decoded}\n`;
         }
         if (!parser.write(text)) await new Promise((resolve) => (parser.once('drain', resolve), parser.once('close', resolve)));
@@ -82,6 +84,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
       for (const fed of lineEnds.keys()) {
         if (fed > endLine) break;
         lineEnds.delete(fed);
+        lineTexts.delete(fed);
       }
       const raw = row.raw.replace(/^[\r\n]+|[\r\n]+$/g, '');
       if (rangeHas(badUtf8, line, endLine)) {
@@ -106,7 +109,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
     }
   } catch (error) {
     events.push(...pending.splice(0));
-    events.push(csvFailure(error, lastEnd));
+    events.push(csvFailure(error, lineEnds, lineTexts, lastEnd));
   } finally {
     parser.destroy();
     await feeding;
@@ -115,9 +118,22 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
   if (events.length > 0) yield events;
 }
 
-function csvFailure(error: unknown, end: number): FailureEvent {
+/**
+ * A record the parser gave up on (an unclosed quote, an oversized record): it starts at the first
+ * non-empty line not yet part of a record, and its lines are shown whole.
+ */
+function csvFailure(error: unknown, lineEnds: Map<number, number>, lineTexts: Map<number, string>, lastEnd: number): FailureEvent {
   const { message, lines, code } = error as Error & { lines?: number; code?: string };
-  return { kind: 'failure', line: lines ?? 0, end, code: code === 'E_READ' ? 'E_READ' : 'E_CSV', message, key: null, raw: null };
+  const upTo = lines ?? Number.MAX_SAFE_INTEGER;
+  const taken = [...lineTexts.entries()].filter(([line]) => line <= upTo);
+  const first = taken.find(([, text]) => text !== '');
+  const raw = first ? taken.filter(([line]) => line >= first[0]).map(([, text]) => text).join('\n') : null;
+  const end = taken.length > 0 ? (lineEnds.get(taken.at(-1)![0]) ?? lastEnd) : lastEnd;
+  for (const [line] of taken) {
+    lineTexts.delete(line);
+    lineEnds.delete(line);
+  }
+  return { kind: 'failure', line: first?.[0] ?? lines ?? 0, end, code: code === 'E_READ' ? 'E_READ' : 'E_CSV', message, key: null, raw };
 }
 
 function headerProblem(names: string[]): string | null {

@@ -9,6 +9,8 @@ export interface RawLine {
   end: number;
   /** The line ended in `\r\n` (CSV keeps it inside a quoted field). */
   crlf?: boolean;
+  /** The last line of the input, with no line end: perhaps still being written. */
+  unterminated?: boolean;
 }
 
 const NEWLINE = 0x0a;
@@ -72,11 +74,11 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
   }
   if (partBytes > 0 || oversize) {
     if (oversize || partBytes > maxLineBytes + 1) {
-      yield [{ line, bytes: null, size: partBytes, end: base }];
+      yield [{ line, bytes: null, size: partBytes, end: base, unterminated: true }];
     } else {
       const bytes = Buffer.concat(parts, partBytes);
       const trimmed = bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes;
-      yield [trimmed.length > maxLineBytes ? { line, bytes: null, size: trimmed.length, end: base } : { line, bytes: trimmed, size: trimmed.length, end: base }];
+      yield [{ line, bytes: trimmed.length > maxLineBytes ? null : trimmed, size: trimmed.length, end: base, unterminated: true }];
     }
   }
 }

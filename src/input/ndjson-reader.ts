@@ -8,7 +8,7 @@ import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOpti
 export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
   for await (const lines of readLines(chunks, options.maxRecordBytes)) {
     const events: ReadEvent[] = [];
-    for (const { line, bytes, size, end } of lines) {
+    for (const { line, bytes, size, end, unterminated } of lines) {
       if (bytes === null) {
         events.push(tooLarge(line, end, size, options.maxRecordBytes));
         continue;
@@ -17,7 +17,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
       if (value.length === 0) continue;
       const text = decodeUtf8(value);
       if (text === null) {
-        events.push({ kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value) });
+        events.push({ kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value), unterminated });
         continue;
       }
       let record: unknown;
@@ -25,7 +25,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
         record = JSON.parse(text);
       } catch (error) {
         const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-        events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text });
+        events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text, unterminated });
         continue;
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {

@@ -21,8 +21,11 @@ export interface FailureEvent {
   code: RecordErrorCode | 'E_READ';
   message: string;
   key: string | null;
+  /** The parsed record; the failures file keeps it rather than `raw` when there is one. */
   record?: unknown;
   raw?: string | null;
+  /** The line had no line end yet: a writer may still be appending to it (see `--resume`). */
+  unterminated?: boolean;
 }
 
 export type ReadEvent = RecordEvent | FailureEvent;
@@ -40,7 +43,7 @@ export function keyedEvent(line: number, end: number, record: Record<string, unk
   let sha256: string | undefined;
   const digest = () => (sha256 ??= createHash('sha256').update(value).digest('hex'));
   const derived = deriveKey(record, { line, sha256: digest });
-  if ('code' in derived) return { kind: 'failure', line, end, code: derived.code, message: derived.message, key: null, record };
+  if ('code' in derived) return { kind: 'failure', line, end, code: derived.code, message: derived.message, key: null, record, raw: value.toString('utf8') };
   return { kind: 'record', line, end, key: derived.key, value, sha256: digest() };
 }
 

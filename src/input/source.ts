@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { constants as zlibConstants, createGunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
@@ -161,12 +161,57 @@ const GZIP_SLICE = 16 * 1024;
 /**
  * Decompresses gzip (several members are read as one stream). Everything decoded before damage
  * (a truncated member, trailing garbage) is delivered first; then the damage is an `E_READ` error.
+ * zlib drops what the write that hit the damage had decoded, so for a file that one slice is
+ * decoded again, a byte at a time, to deliver the records it held.
  */
 async function* gunzipChunks(raw: AsyncIterable<Buffer>, source: InputSource): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip({ chunkSize: READ_CHUNK, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  let delivered = 0;
+  try {
+    for await (const chunk of inflate(raw, (n) => (source.bytesRead += n))) {
+      delivered += chunk.length;
+      yield chunk;
+    }
+  } catch (error) {
+    const damage = error as Error & { confirmed?: number };
+    if (source.path !== null && damage.confirmed !== undefined) yield* redecodeSlice(source.path, damage.confirmed, delivered);
+    throw new BwriteError('E_READ', `the gzip data is damaged (${damage.message}); what came before it was read`, { cause: error });
+  }
+}
+
+/** The output of the damaged slice that was not delivered yet: past the first `delivered` bytes. */
+async function* redecodeSlice(file: string, confirmed: number, delivered: number): AsyncGenerator<Buffer> {
+  async function* input(): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
+      for (let i = 0; i < chunk.length; ) {
+        const bytewise = offset >= confirmed;
+        const size = bytewise ? 1 : Math.min(chunk.length - i, confirmed - offset);
+        yield chunk.subarray(i, i + size);
+        i += size;
+        offset += size;
+        if (offset >= confirmed + GZIP_SLICE) return;
+      }
+    }
+  }
+  let produced = 0;
+  try {
+    for await (const chunk of inflate(input(), () => {})) {
+      const skip = Math.max(0, delivered - produced);
+      produced += chunk.length;
+      if (skip < chunk.length) yield chunk.subarray(skip);
+    }
+  } catch {
+    // The same damage again: everything before it has now been delivered.
+  }
+}
+
+/** zlib's gunzip as an iterable, fed in small slices; an error carries the input offset it was confirmed up to. */
+async function* inflate(raw: AsyncIterable<Buffer>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip({ chunkSize: READ_CHUNK });
   const queue: Buffer[] = [];
   let failure: Error | null = null;
   let ended = false;
+  let confirmed = 0;
   let wake: (() => void) | null = null;
   const signal = () => {
     const resume = wake;
@@ -179,7 +224,7 @@ async function* gunzipChunks(raw: AsyncIterable<Buffer>, source: InputSource): A
     signal();
   });
   gunzip.on('error', (error) => {
-    failure = error;
+    failure ??= Object.assign(error, { confirmed });
     signal();
   });
   gunzip.on('end', () => {
@@ -189,11 +234,14 @@ async function* gunzipChunks(raw: AsyncIterable<Buffer>, source: InputSource): A
   const feed = (async () => {
     try {
       for await (const chunk of raw) {
-        source.bytesRead += chunk.length;
-        // Small writes: damage loses only what its own slice would have decoded.
+        onRead(chunk.length);
         for (let offset = 0; offset < chunk.length; offset += GZIP_SLICE) {
           if (gunzip.destroyed || failure) return;
-          if (!gunzip.write(chunk.subarray(offset, offset + GZIP_SLICE))) await new Promise((resolve) => (gunzip.once('drain', resolve), gunzip.once('close', resolve)));
+          const slice = chunk.subarray(offset, offset + GZIP_SLICE);
+          const accepted = gunzip.write(slice, (error) => {
+            if (!error) confirmed += slice.length;
+          });
+          if (!accepted) await new Promise((resolve) => (gunzip.once('drain', resolve), gunzip.once('close', resolve)));
         }
       }
       if (!gunzip.destroyed) gunzip.end();
@@ -209,7 +257,7 @@ async function* gunzipChunks(raw: AsyncIterable<Buffer>, source: InputSource): A
         yield chunk;
         continue;
       }
-      if (failure) throw new BwriteError('E_READ', `the gzip data is damaged (${(failure as Error).message}); what came before it was read`, { cause: failure });
+      if (failure) throw failure;
       if (ended) return;
       await new Promise<void>((resolve) => (wake = resolve));
     }

@@ -62,6 +62,8 @@ export interface BatchWriterOptions {
   runId?: string;
   type?: string;
   onRetry?: (error: unknown, retry: number, delayMs: number) => void;
+  /** Aborting it (a signal) stops retries: an item still failing then fails with its last error. */
+  signal?: AbortSignal;
 }
 
 export interface WriterStats {
@@ -103,6 +105,7 @@ export class BatchWriter {
   private readonly runId: string;
   private readonly type: string;
   private readonly onRetry?: BatchWriterOptions['onRetry'];
+  private readonly signal?: AbortSignal;
   private inFlight = 0;
   private commitTail: Promise<unknown> = Promise.resolve();
 
@@ -116,6 +119,7 @@ export class BatchWriter {
     this.runId = options.runId ?? 'library';
     this.type = options.type ?? 'json';
     this.onRetry = options.onRetry;
+    this.signal = options.signal;
   }
 
   stats(): WriterStats {
@@ -192,6 +196,7 @@ export class BatchWriter {
         this.retry,
         {
           onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay),
+          signal: this.signal,
           beforeSleep: () => this.leave(),
           afterSleep: async () => {
             await this.semaphore.acquire();

@@ -129,12 +129,16 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           continue;
         }
         records++;
-        lastLine = event.line;
-        lastEnd = event.end;
         if (event.kind === 'failure') {
           counters.failed++;
           fail(failureEntry(input.name, event));
+          // A half-written last line stays behind the watermark: --resume reads it again, whole.
+          if (event.unterminated) continue;
+          lastLine = event.line;
+          lastEnd = event.end;
         } else {
+          lastLine = event.line;
+          lastEnd = event.end;
           batch.push({ key: event.key, value: event.value, sha256: event.sha256, source: input.name, line: event.line });
           if (batch.length >= options.batchSize) await flush();
         }
@@ -179,20 +183,28 @@ function recordItemFailures(results: ItemResult[], items: WriteItem[], source: s
   }
 }
 
-function recordOrRaw(value: string | Uint8Array): { record: unknown } | { raw: string } {
+function recordOrRaw(value: string | Uint8Array): { record: unknown } | { raw: string | null } {
   const text = typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   try {
-    return { record: JSON.parse(text) };
+    return recordUnlessTooDeep(JSON.parse(text), text);
   } catch {
     return { raw: text };
   }
 }
 
+/** The parsed record, or its text when the record is nested too deeply to be written back as JSON. */
+function recordUnlessTooDeep(record: unknown, raw: string | null): { record: unknown } | { raw: string | null } {
+  try {
+    JSON.stringify(record);
+    return { record };
+  } catch {
+    return { raw };
+  }
+}
+
 function failureEntry(source: string, event: FailureEvent): FailureEntry {
   const entry: FailureEntry = { source, line: event.line, key: event.key, error: event.message, code: event.code, attempts: 0 };
-  if (event.record !== undefined) entry.record = event.record;
-  else entry.raw = event.raw ?? null;
-  return entry;
+  return Object.assign(entry, event.record !== undefined ? recordUnlessTooDeep(event.record, event.raw ?? null) : { raw: event.raw ?? null });
 }
 
 function readErrorMessage(error: unknown): string {

@@ -20,6 +20,8 @@ export interface RetryHooks {
   /** Called around each backoff sleep, e.g. to give a concurrency permit back meanwhile. */
   beforeSleep?: () => void;
   afterSleep?: () => Promise<void>;
+  /** Once aborted (a SIGINT/SIGTERM), no further attempt is made: the last error stands. */
+  signal?: AbortSignal;
 }
 
 /** The error of the last attempt, with how many attempts were made. */
@@ -37,16 +39,25 @@ export async function withRetry<T>(operation: () => T | Promise<T>, policy: Retr
     try {
       return { value: await operation(), attempts: attempt };
     } catch (error) {
-      if (attempt > policy.retries || classifyError(error) !== 'transient') throw new AttemptsError(error, attempt);
+      if (attempt > policy.retries || classifyError(error) !== 'transient' || hooks.signal?.aborted) throw new AttemptsError(error, attempt);
       const delay = backoffDelay(policy, attempt);
       hooks.onRetry?.(error, attempt, delay);
       hooks.beforeSleep?.();
-      await sleep(delay);
+      await sleep(delay, hooks.signal);
       await hooks.afterSleep?.();
+      if (hooks.signal?.aborted) throw new AttemptsError(error, attempt);
     }
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -41,12 +41,15 @@ export function blobPath(layout: StoreLayout, digest: string): string {
  * Creates the store's directories private to the owner (the mode is given explicitly, so the
  * umask can only narrow it), and refuses a path that holds something other than a bwrite store.
  */
-export function prepareStoreDir(layout: StoreLayout): void {
+export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean } = {}): void {
   let stat: fs.Stats | undefined;
   try {
     stat = fs.lstatSync(layout.root);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(layout, error);
+  }
+  if (options.create === false && (!stat || !fs.existsSync(layout.indexDb))) {
+    throw new BwriteError('E_STORE', `there is no bwrite store at ${layout.root} (an import creates it); check --store or BWRITE_STORE`);
   }
   if (stat) {
     if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${layout.root} is not a directory; choose another --store`);

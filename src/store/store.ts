@@ -26,6 +26,8 @@ export interface StoreOptions {
   durable?: boolean;
   /** Injected faults; defaults to `BWRITE_FAULTS` from the environment. */
   faults?: FaultInjector;
+  /** Create the store if it does not exist (the default); false for commands that only read it. */
+  create?: boolean;
 }
 
 export class Store {
@@ -63,7 +65,7 @@ export class Store {
 /** Opens (creating on first use) the store in `dir`; throws an `E_STORE` error it cannot use. */
 export async function openStore(dir: string, options: StoreOptions = {}): Promise<Store> {
   const layout = storeLayout(dir);
-  prepareStoreDir(layout);
+  prepareStoreDir(layout, { create: options.create });
   let index: IndexDb;
   try {
     index = new IndexDb(layout.indexDb, { durable: options.durable });

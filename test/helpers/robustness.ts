@@ -1,0 +1,164 @@
+// Helpers for the robustness tests: seeded randomness, waiting on a running process, store checks
+// that every crash, fault and hostile-input test repeats, and running bwrite under a shell setup.
+import { spawn } from 'node:child_process';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { binPath, linesOf, repoRoot, runBwrite, sleep, type RunningBwrite, type RunOptions, type RunResult } from './cli.js';
+import { describeRun, readFailures, type Failure, type Summary } from './store.js';
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same sequence, so a failure can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The same clean environment `startBwrite` gives a child: no store, fault or vitest settings. */
+function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('BWRITE_') || name.startsWith('VITEST') || name === 'NODE_OPTIONS' || name === 'FORCE_COLOR') delete env[name];
+  }
+  env.NO_COLOR = '1';
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * Start any command with the clean environment, collecting its output like `startBwrite`.
+ * `input` is written to stdin and closed; without it stdin is closed at once.
+ */
+export function startCommand(command: string, argv: string[], opts: RunOptions = {}): RunningBwrite {
+  const timeoutMs = opts.timeoutMs ?? 45_000;
+  const child = spawn(command, argv, { cwd: opts.cwd ?? repoRoot, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
+  child.stdin!.on('error', () => {});
+  if (opts.input !== undefined) child.stdin!.end(opts.input);
+  const result = new Promise<RunResult>((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${argv.join(' ')} did not finish within ${timeoutMs} ms\nstderr: ${Buffer.concat(err).toString()}`));
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+  return {
+    child,
+    output: () => ({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    result,
+  };
+}
+
+/**
+ * Run bin/bwrite after a fixed shell setup line, e.g. `ulimit -n 64`:
+ * `sh -c 'SETUP; exec node bin/bwrite "$@"'` (arguments are passed as "$@", never interpolated).
+ */
+export function startBwriteAfter(setup: string, args: string[], opts: RunOptions = {}): RunningBwrite {
+  return startCommand('/bin/sh', ['-c', `${setup}; exec "$0" "$@"`, process.execPath, binPath, ...args], opts);
+}
+
+/** Poll `check` every `everyMs` until it is true; fail with `what` after `timeoutMs`. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000, everyMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `bwrite verify` (optionally `--deep`) must exit 0; `context` says which moment of the test it checks. */
+export async function expectVerifies(store: string, context = '', deep = false): Promise<void> {
+  const args = ['verify', '--store', store, ...(deep ? ['--deep'] : [])];
+  const run = await runBwrite(args, { timeoutMs: 60_000 });
+  expect(run.code, `${context}\n${describeRun(args, run)}`).toBe(0);
+}
+
+/** The raw text of `bwrite export --with-keys`, insisting on exit 0. */
+export async function exportText(store: string): Promise<string> {
+  const args = ['export', '--store', store, '--with-keys'];
+  const run = await runBwrite(args, { timeoutMs: 60_000 });
+  expect(run.code, describeRun(args, run)).toBe(0);
+  return run.stdout;
+}
+
+/**
+ * Two exports must be byte-for-byte equal; on a difference the message names the first differing
+ * line and the line counts, instead of a diff of 100k lines.
+ */
+export function expectSameExport(got: string, want: string, context: string): void {
+  if (got === want) return;
+  const a = linesOf(got);
+  const b = linesOf(want);
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  expect.fail(`${context}: export differs from the reference at line ${i + 1} (got ${a.length} lines, want ${b.length})\ngot:  ${a[i] ?? '<end>'}\nwant: ${b[i] ?? '<end>'}`);
+}
+
+/** No stack trace, no Node internals: what a user sees of an error is `bwrite: ` lines only. */
+export function expectNoStackTrace(stderr: string, context = ''): void {
+  expect(stderr, context).not.toMatch(/^\s+at .+[:(]/m);
+  expect(stderr, context).not.toMatch(/node:internal|Node\.js v\d|Uncaught|Unhandled/);
+}
+
+/** Every stderr line starts with `bwrite: ` (errors, failed items, the summary): nothing else leaks. */
+export function expectOnlyBwriteLines(stderr: string, context = ''): void {
+  expectNoStackTrace(stderr, context);
+  for (const line of linesOf(stderr)) expect(line, `${context}\nstderr:\n${stderr}`).toMatch(/^bwrite: /);
+}
+
+/** The failures file of a run, or [] when the run reported none. */
+export async function failuresOf(summary: Summary, cwd: string): Promise<Failure[]> {
+  if (summary.failuresFile === null || summary.failuresFile === undefined) return [];
+  return readFailures(summary.failuresFile, cwd);
+}
+
+/** The contract's bookkeeping rule for a run that was not cut short. */
+export function expectAccountedFor(summary: Summary, context = ''): void {
+  expect(summary.read, `${context}: read = written + skipped + failed\n${JSON.stringify(summary)}`).toBe(summary.written + summary.skipped + summary.failed);
+}
+
+/** Every entry under `dir`, as relative paths (directories end with '/'), sorted. */
+export async function treeOf(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  async function visit(current: string, rel: string): Promise<void> {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        found.push(`${relPath}/`);
+        await visit(join(current, entry.name), relPath);
+      } else found.push(relPath);
+    }
+  }
+  await visit(dir, '');
+  return found.sort();
+}
+
+/** Zero-padded ids sort the same as numbers, so export order is easy to predict. */
+export function pad(i: number, width = 6): string {
+  return String(i).padStart(width, '0');
+}
