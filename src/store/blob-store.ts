@@ -1,4 +1,6 @@
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { BwriteError } from '../errors.js';
 import { blobPath, DIR_MODE, FILE_MODE, type StoreLayout } from './layout.js';
@@ -13,6 +15,8 @@ const RECENT_LIMIT = 65_536;
 export class BlobStore {
   private readonly layout: StoreLayout;
   private readonly durable: boolean;
+  /** With --durable: one syncfs(2) of the store's file system per batch, where `sync -f` has it. */
+  private readonly syncWholeFs: boolean;
   private readonly fanoutReady = new Set<string>();
   private readonly dirtyDirs = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -22,6 +26,7 @@ export class BlobStore {
   constructor(layout: StoreLayout, options: { durable?: boolean } = {}) {
     this.layout = layout;
     this.durable = options.durable ?? false;
+    this.syncWholeFs = this.durable && syncfsWorks(layout.root);
   }
 
   pathOf(digest: string): string {
@@ -49,7 +54,7 @@ export class BlobStore {
     try {
       try {
         await handle.writeFile(bytes);
-        if (this.durable) await handle.sync();
+        if (this.durable && !this.syncWholeFs) await handle.sync();
       } finally {
         await handle.close();
       }
@@ -61,9 +66,18 @@ export class BlobStore {
     if (this.durable) this.dirtyDirs.add(dir);
   }
 
-  /** With `--durable`: makes the renames of every blob written so far survive a power cut. */
+  /**
+   * With `--durable`: makes every blob written so far, and its rename, survive a power cut —
+   * by one syncfs of the file system (measured cheaper than an fsync per file), or else by
+   * fsyncing the directories the blobs were renamed into (each blob was fsynced when written).
+   */
   async flushDirectories(): Promise<void> {
     if (!this.durable || this.dirtyDirs.size === 0) return;
+    if (this.syncWholeFs) {
+      this.dirtyDirs.clear();
+      await execFileAsync('sync', ['-f', this.layout.root]);
+      return;
+    }
     const dirs = [...this.dirtyDirs];
     this.dirtyDirs.clear();
     await Promise.all(dirs.map((dir) => fsyncDir(dir)));
@@ -96,6 +110,18 @@ export class BlobStore {
     }
     this.fanoutReady.add(dir);
     if (this.durable) this.dirtyDirs.add(path.dirname(dir));
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+function syncfsWorks(root: string): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    execFileSync('sync', ['-f', root], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
