@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { BwriteError } from '../errors.js';
 import { readCsv } from '../input/csv-reader.js';
@@ -68,6 +69,8 @@ export async function importCommand(files: string[], options: ImportOptions, out
   store?.runs.register({ runId, command, startedAt, sources });
 
   const controller = new AbortController();
+  // Every write sleeping in backoff listens for the signal: there may be --concurrency of them.
+  setMaxListeners(0, controller.signal);
   const writer = store
     ? new BatchWriter(store, {
         signal: controller.signal,

@@ -375,7 +375,7 @@ describe('a 200 MB single line through standard input', () => {
     const timeBin = '/usr/bin/time';
     const measured = existsSync(timeBin);
     const running: RunningBwrite = measured
-      ? startCommand(timeBin, ['-f', 'bwrite-test-maxrss-kb=%M', process.execPath, binPath, ...importArgs], { timeoutMs: 60_000 })
+      ? startCommand(timeBin, ['-f', 'bwrite-test-maxrss-kb=%M', process.execPath, binPath, ...importArgs], { keepStdinOpen: true, timeoutMs: 60_000 })
       : startBwrite(importArgs, { keepStdinOpen: true, timeoutMs: 60_000 });
     const stdin = running.child.stdin!;
     // Wait for the pipe to drain, but never past the child's end (a crash must fail the test, not hang it).

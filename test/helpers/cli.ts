@@ -56,17 +56,14 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 
 /** Start bin/bwrite and keep its stdin open unless `input` is given (then it is written and closed). */
 export function startBwrite(args: string[], opts: RunOptions & { keepStdinOpen?: boolean } = {}): RunningBwrite {
+  if (opts.umask === undefined) return startCommand(process.execPath, [binPath, ...args], opts);
+  if (!/^[0-7]{3,4}$/.test(opts.umask)) throw new Error(`bad umask ${opts.umask}`);
+  return startCommand('/bin/sh', ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, binPath, ...args], opts);
+}
+
+/** Start any command with the clean environment, collecting its output; never through a shell. */
+export function startCommand(command: string, argv: string[], opts: RunOptions & { keepStdinOpen?: boolean } = {}): RunningBwrite {
   const timeoutMs = opts.timeoutMs ?? 45_000;
-  let command: string;
-  let argv: string[];
-  if (opts.umask !== undefined) {
-    if (!/^[0-7]{3,4}$/.test(opts.umask)) throw new Error(`bad umask ${opts.umask}`);
-    command = '/bin/sh';
-    argv = ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, binPath, ...args];
-  } else {
-    command = process.execPath;
-    argv = [binPath, ...args];
-  }
   const child = spawn(command, argv, {
     cwd: opts.cwd ?? repoRoot,
     env: childEnv(opts.env),
@@ -86,7 +83,7 @@ export function startBwrite(args: string[], opts: RunOptions & { keepStdinOpen?:
       child.kill('SIGKILL');
       reject(
         new Error(
-          `bwrite ${args.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${Buffer.concat(out).toString()}\nstderr: ${Buffer.concat(err).toString()}`,
+          `${argv.join(' ')} did not finish within ${timeoutMs} ms\nstdout: ${Buffer.concat(out).toString()}\nstderr: ${Buffer.concat(err).toString()}`,
         ),
       );
     }, timeoutMs);

@@ -1,10 +1,11 @@
 // Helpers for the robustness tests: seeded randomness, waiting on a running process, store checks
 // that every crash, fault and hostile-input test repeats, and running bwrite under a shell setup.
-import { spawn } from 'node:child_process';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { binPath, linesOf, repoRoot, runBwrite, sleep, type RunningBwrite, type RunOptions, type RunResult } from './cli.js';
+import { binPath, linesOf, runBwrite, sleep, startCommand, type RunningBwrite, type RunOptions } from './cli.js';
+
+export { startCommand };
 import { describeRun, readFailures, type Failure, type Summary } from './store.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same sequence, so a failure can be replayed. */
@@ -16,54 +17,6 @@ export function seededRandom(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The same clean environment `startBwrite` gives a child: no store, fault or vitest settings. */
-function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('BWRITE_') || name.startsWith('VITEST') || name === 'NODE_OPTIONS' || name === 'FORCE_COLOR') delete env[name];
-  }
-  env.NO_COLOR = '1';
-  for (const [name, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
-  return env;
-}
-
-/**
- * Start any command with the clean environment, collecting its output like `startBwrite`.
- * `input` is written to stdin and closed; without it stdin is closed at once.
- */
-export function startCommand(command: string, argv: string[], opts: RunOptions = {}): RunningBwrite {
-  const timeoutMs = opts.timeoutMs ?? 45_000;
-  const child = spawn(command, argv, { cwd: opts.cwd ?? repoRoot, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
-  child.stdin!.on('error', () => {});
-  if (opts.input !== undefined) child.stdin!.end(opts.input);
-  const result = new Promise<RunResult>((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${argv.join(' ')} did not finish within ${timeoutMs} ms\nstderr: ${Buffer.concat(err).toString()}`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
-  return {
-    child,
-    output: () => ({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    result,
   };
 }
 
