@@ -58,7 +58,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
 
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
-  const spinner = options.quiet ? { stop() {} } : startSpinner(options.progress, output, `opening ${options.store}`);
+  const spinner = options.quiet ? { stop() {} } : await startSpinner(options.progress, output, `opening ${options.store}`);
   let store: Store | null;
   try {
     store = options.dryRun ? null : await openStore(options.store, { durable: options.durable });
@@ -89,7 +89,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
     if (shown++ < MAX_ERRORS_SHOWN) output.error(`${entry.source}:${entry.line ?? '-'}: ${entry.code}: ${entry.error}`, { prefix: 'bwrite: ' });
   };
   const opened: InputSource[] = [];
-  const progress = options.quiet ? startProgress('none', output, () => ({ sources: opened, writer })) : startProgress(options.progress, output, () => ({ sources: opened, writer }));
+  const progress = await startProgress(options.quiet ? 'none' : options.progress, output, () => ({ sources: opened, writer }));
 
   let outcome;
   try {

@@ -1,9 +1,7 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../pipeline/batch-writer.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../input/records.js';
-import { exportCommand, getCommand } from './read-commands.js';
-import { gcCommand, statsCommand, verifyCommand } from './admin-commands.js';
-import { importCommand, type ImportOptions } from './import-command.js';
+import type { ImportOptions } from './import-command.js';
 import type { Output } from './output.js';
 import { columnList, defaultStore, delimiter, integer, oneOf } from './parse-options.js';
 
@@ -21,7 +19,10 @@ Examples:
 Exit codes: 0 all stored, 1 some items failed or --max-errors stopped the run, 2 bad invocation,
 3 the store cannot be used, 130/143 interrupted by SIGINT/SIGTERM.`;
 
-/** The `bwrite` program; each action resolves to its exit code through `setExit`. */
+/**
+ * The `bwrite` program; each action resolves to its exit code through `setExit`. Commands are
+ * loaded when run, so `--version` and `stats` do not pay for the import machinery's modules.
+ */
 export function buildProgram(output: Output, setExit: (code: number) => void, version: string): Command {
   const program = new Command('bwrite')
     .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
@@ -63,11 +64,11 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
 
   withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store'))
     .addHelpText('after', IMPORT_EXAMPLES)
-    .action(async (files: string[], options: ImportOptions) => setExit(await importCommand(files, options, output, 'import')));
+    .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'import')));
 
   withImportOptions(program.command('retry').argument('[failures...]', 'failures files written by an earlier import').description('import again the records of a failures file'))
     .addHelpText('after', '\nExample:\n  $ bwrite retry ./bwrite-store/failures/20261124T101500Z-3fa9c1.ndjson')
-    .action(async (files: string[], options: ImportOptions) => setExit(await importCommand(files, options, output, 'retry')));
+    .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'retry')));
 
   program
     .command('get')
@@ -75,7 +76,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .description('print a stored value and a newline (exit 1 when the key is absent)')
     .addOption(storeOption())
     .addHelpText('after', "\nExample:\n  $ bwrite get 'sensor:42:1700000000' | jq .")
-    .action(async (key: string, options: { store: string }) => setExit(await getCommand(key, options, output)));
+    .action(async (key: string, options: { store: string }) => setExit(await (await import('./read-commands.js')).getCommand(key, options, output)));
 
   program
     .command('export')
@@ -84,7 +85,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--prefix <p>', 'only keys that start with this')
     .option('--with-keys', 'print {"key": …, "value": …} lines')
     .addHelpText('after', "\nExample:\n  $ bwrite export --prefix 'user:' --with-keys | gzip > users.ndjson.gz")
-    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await exportCommand(options)));
+    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options)));
 
   program
     .command('stats')
@@ -93,7 +94,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .addOption(new Option('--json', 'as one JSON object').conflicts('prometheus'))
     .option('--prometheus', 'as Prometheus text exposition')
     .addHelpText('after', '\nExample:\n  $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom')
-    .action(async (options: { store: string; json?: boolean; prometheus?: boolean }) => setExit(await statsCommand(options, output)));
+    .action(async (options: { store: string; json?: boolean; prometheus?: boolean }) => setExit(await (await import('./admin-commands.js')).statsCommand(options, output)));
 
   program
     .command('verify')
@@ -102,7 +103,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--deep', 're-hash every value')
     .option('--json', 'as one JSON object')
     .addHelpText('after', '\nExample:\n  $ bwrite verify --deep || echo "store damaged"')
-    .action(async (options: { store: string; deep?: boolean; json?: boolean }) => setExit(await verifyCommand(options, output)));
+    .action(async (options: { store: string; deep?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).verifyCommand(options, output)));
 
   program
     .command('gc')
@@ -111,7 +112,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--dry-run', 'print what would be freed; remove nothing')
     .option('--json', 'as one JSON object')
     .addHelpText('after', '\nExample:\n  $ bwrite gc --dry-run')
-    .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await gcCommand(options, output)));
+    .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
 
   return program;
 }

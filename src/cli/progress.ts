@@ -1,5 +1,3 @@
-import cliProgress from 'cli-progress';
-import ora from 'ora';
 import type { InputSource } from '../input/source.js';
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import type { RunCounters } from '../pipeline/import-run.js';
@@ -23,17 +21,19 @@ function resolveMode(mode: ProgressMode, output: Output): Exclude<ProgressMode, 
 }
 
 /** A spinner while the store opens and the inputs are inspected; only where a bar would be drawn. */
-export function startSpinner(mode: ProgressMode, output: Output, text: string): { stop: () => void } {
+// ora and cli-progress are loaded only when a terminal will show them: cron runs never pay for them.
+export async function startSpinner(mode: ProgressMode, output: Output, text: string): Promise<{ stop: () => void }> {
   if (resolveMode(mode, output) !== 'bar' || !output.stderrIsTTY) return { stop() {} };
+  const { default: ora } = await import('ora');
   const spinner = ora({ text, stream: process.stderr, color: process.env.NO_COLOR ? false : 'cyan', discardStdin: false }).start();
   return { stop: () => spinner.stop() };
 }
 
 /** A bar on a terminal, a plain line every few seconds for logs, or nothing. Always on stderr. */
-export function startProgress(mode: ProgressMode, output: Output, context: Context): Progress {
+export async function startProgress(mode: ProgressMode, output: Output, context: Context): Promise<Progress> {
   const resolved = resolveMode(mode, output);
   if (resolved === 'log') return logProgress(output, context);
-  if (resolved === 'bar') return barProgress(context);
+  if (resolved === 'bar') return barProgress(context, (await import('cli-progress')).default);
   return { update() {}, stop() {} };
 }
 
@@ -69,7 +69,7 @@ function logProgress(output: Output, context: Context): Progress {
   };
 }
 
-function barProgress(context: Context): Progress {
+function barProgress(context: Context, cliProgress: typeof import('cli-progress')): Progress {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
