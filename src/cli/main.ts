@@ -41,6 +41,9 @@ function reportError(error: unknown): number {
   return 1;
 }
 
+// Messages for people are best effort: a closed stderr (`2>&1 | head`) must not stop an import.
+process.stderr.on('error', () => {});
+
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;

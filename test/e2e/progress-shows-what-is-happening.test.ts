@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binPath, ndjson, runBwrite, tempDir, writeText } from '../helpers/cli.js';
+import { binPath, ndjson, runBwrite, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 const ESC = '\u001b';
@@ -75,5 +75,19 @@ describe('progress off a terminal', () => {
     expect(result.code).toBe(0);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).not.toContain(ESC);
+  });
+});
+
+describe('a closed standard error', () => {
+  it('does not stop an import (2>&1 | head): every record is stored and the run ends ok', async () => {
+    const { dir, file } = await records(3000);
+    const store = join(dir, 'store');
+    const running = startBwrite(['import', file, '--store', store, '--progress', 'log', '--batch-size', '100'], { env: { BWRITE_PROGRESS_INTERVAL_MS: '20' } });
+    running.child.stderr!.destroy();
+    const result = await running.result;
+    expect(result.code).toBe(0);
+    const stats = JSON.parse((await runBwrite(['stats', '--json', '--store', store])).stdout);
+    expect(stats.items).toBe(3000);
+    expect(stats.runs[0].status).toBe('ok');
   });
 });
