@@ -52,6 +52,29 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
 const STOPPED = Symbol('stopped');
 
 /**
+ * The iterator's next value, or STOPPED as soon as the signal aborts. (Not a Promise.race with one
+ * long-lived promise: every race would stay attached to it, and keep each chunk of records alive.)
+ */
+function nextUnlessStopped<T>(iterator: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T> | typeof STOPPED> {
+  if (!signal) return iterator.next();
+  if (signal.aborted) return Promise.resolve(STOPPED);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(STOPPED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * Reads every input, chunks its records into batches and feeds them through the one writer.
  * Batches never span inputs. A dry run (`writer` null) only reads, keys and counts.
  */
@@ -72,11 +95,6 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     else if (options.maxErrors !== null && counters.failed >= options.maxErrors) state.stoppedBy = 'max-errors';
     return state.stoppedBy !== null;
   };
-
-  const stopped = new Promise<typeof STOPPED>((resolve) => {
-    if (options.signal?.aborted) resolve(STOPPED);
-    options.signal?.addEventListener('abort', () => resolve(STOPPED), { once: true });
-  });
 
   for await (const input of inputs) {
     if (shouldStop()) break;
@@ -107,7 +125,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
       let next: IteratorResult<ReadEvent[]> | typeof STOPPED;
       try {
-        next = await Promise.race([iterator.next(), stopped]);
+        next = await nextUnlessStopped(iterator, options.signal);
       } catch (error) {
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
