@@ -1,0 +1,18 @@
+// Memory must not grow with the input: bwrite (default options) on a much larger file, once,
+// its peak RSS set against the main table's run on the 1 KB set.
+import { bwrite } from './configs.mjs';
+import path from 'node:path';
+import { runOnce } from './rounds.mjs';
+
+export async function runBigInput(dataset, base, outDir) {
+  process.stderr.write(`  bwrite on ${dataset.items.toLocaleString('en')} records (peak RSS)…\n`);
+  const sample = await runOnce(bwrite('bwrite big', dataset), path.join(outDir, 'big'));
+  return {
+    items: dataset.items,
+    wallMs: sample.wallMs,
+    itemsPerSecond: dataset.items / (sample.wallMs / 1000),
+    peakRssMb: sample.rssMb,
+    baseItems: base.items,
+    baseRssMb: base.peakRssMb,
+  };
+}

@@ -1,0 +1,95 @@
+// Turns the results into Markdown tables: printed to the terminal, and written with the raw
+// figures to bench/.out/results.md and results.json for the README to quote.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const int = (n) => (n === null || n === undefined ? '–' : Math.round(n).toLocaleString('en'));
+const fixed = (digits) => (n) => (n === null || n === undefined ? '–' : n.toFixed(digits));
+
+function table(header, rows) {
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function mainTable(rows) {
+  return table(
+    ['configuration', 'data', 'items', 'items/s', 'MB/s', 'peak RSS MB', 'wall ms', 'spread', 'own items/s', 'p95 ms'],
+    rows.map((r) => [r.name, r.dataset, int(r.items), int(r.itemsPerSecond), fixed(1)(r.mbPerSecond), fixed(0)(r.peakRssMb), int(r.wallMs), `${Math.round(r.spread * 100)} %`, int(r.ownItemsPerSecond), fixed(2)(r.p95Ms)]),
+  );
+}
+
+function targetTable(ratios, checks) {
+  const rows = ratios.map((t) => [t.name, t.ratio === null ? '–' : `${t.ratio.toFixed(2)} ×`, `≥ ${t.min} ×`, t.verdict]);
+  for (const c of checks) {
+    const value = c.medianMs !== undefined ? `${c.medianMs.toFixed(0)} ms` : c.detail ? `${(c.value * 100).toFixed(1)} % (${c.detail})` : `${c.value?.toFixed(0)} MB`;
+    rows.push([c.name, value, c.limit, c.verdict]);
+  }
+  return table(['target', 'measured', 'bar', 'verdict'], rows);
+}
+
+function sweepTables(points) {
+  const parts = [];
+  for (const mode of [...new Set(points.map((p) => p.mode))]) {
+    for (const axis of ['concurrency', 'batchSize', 'threads']) {
+      const chosen = points.filter((p) => p.mode === mode && p.axis === axis);
+      if (chosen.length === 0) continue;
+      const fixedSide = {
+        concurrency: `--batch-size ${chosen[0].batchSize}`,
+        batchSize: `--concurrency ${chosen[0].concurrency}`,
+        threads: `--concurrency ${chosen[0].concurrency} --batch-size ${chosen[0].batchSize}`,
+      }[axis];
+      parts.push(`**bwrite ${mode}, ${fixedSide}**\n`);
+      parts.push(
+        table(
+          [{ concurrency: '--concurrency', batchSize: '--batch-size', threads: 'UV_THREADPOOL_SIZE' }[axis], 'items/s', 'p95 ms', 'items/s (wall)', 'peak RSS MB'],
+          chosen.map((p) => [String(p[axis]), int(p.itemsPerSecond), fixed(2)(p.p95Ms), int(p.wallItemsPerSecond), fixed(0)(p.peakRssMb)]),
+        ),
+      );
+      parts.push('');
+    }
+  }
+  return parts.join('\n');
+}
+
+function startupTable(startup) {
+  return table(['command', 'median ms', 'mean ms', 'max ms', 'timed with'], startup.map((s) => [s.name, fixed(0)(s.medianMs), fixed(0)(s.meanMs), fixed(0)(s.maxMs), s.tool]));
+}
+
+/** A note on how busy the machine was while the main table ran. */
+export function loadNote(rows, cores) {
+  const loads = rows.map((row) => row.load).filter((l) => l !== undefined && l !== null).sort((a, b) => a - b);
+  if (loads.length === 0) return null;
+  const middle = loads[loads.length >> 1];
+  const busy = middle > cores * 0.75;
+  return `Median 1-minute load average as runs started: ${middle.toFixed(1)} on ${cores} cores${busy ? ': the machine was busy with other work, so absolute figures are low and noisy; the ratios, from interleaved rounds, are the more reliable part' : ''}.`;
+}
+
+export function renderMarkdown(results) {
+  const m = results.machine;
+  const sections = [
+    `# bwrite bench (${results.mode} mode)`,
+    `${m.date} · ${m.cores} × ${m.cpu} · ${m.memoryGb} GB · ${m.kernel} · ${m.fileSystem ?? '?'} · Node ${m.node} · commit ${m.commit ?? '?'}${m.uncommittedChanges ? ' (+ uncommitted changes in src/)' : ''} · ${results.rounds} interleaved rounds, medians`,
+    '## Throughput',
+    mainTable(results.main),
+    'items/s and MB/s: records (or input bytes) over the wall time of the whole process, start to exit, median of the rounds. ' +
+      '"own items/s" and "p95 ms" come from bwrite\'s JSON summary (its own clock, without process start-up). Peak RSS: the worst round. ' +
+      'Spread: (slowest − fastest) / median wall time.',
+    '## Targets (issue 4)',
+    targetTable(results.ratios, results.checks),
+  ];
+  if (results.sweep) sections.push(`## Sweep (${results.sweepDataset.items.toLocaleString('en')} × 1 KB records, ${results.sweepRounds} round(s))`, sweepTables(results.sweep));
+  if (results.startup) sections.push('## Start-up', startupTable(results.startup));
+  if (results.notes.length) sections.push('## Notes', results.notes.map((n) => `- ${n}`).join('\n'));
+  return `${sections.join('\n\n')}\n`;
+}
+
+/** results.{json,md} for a full run; a quick run writes results-quick.* and leaves those alone. */
+export function writeResults(outDir, results) {
+  fs.mkdirSync(outDir, { recursive: true });
+  const base = path.join(outDir, results.mode === 'full' ? 'results' : `results-${results.mode}`);
+  const markdown = renderMarkdown(results);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(`${base}.md`, markdown);
+  return { markdown, files: [`${base}.json`, `${base}.md`] };
+}

@@ -1,0 +1,95 @@
+// npm run bench [-- --quick]: generates the inputs, runs every configuration in interleaved
+// rounds, checks issue 4's targets, sweeps --concurrency and --batch-size, times start-up,
+// and writes bench/.out/results.{json,md} (quick: results-quick.*). See bench/README.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { mainConfigs } from './configs.mjs';
+import { ensureDatasets } from './data.mjs';
+import { describeMachine } from './machine.mjs';
+import { canMeasureRss } from './measure.mjs';
+import { runBigInput } from './memory.mjs';
+import { parseOptions } from './options.mjs';
+import { loadNote, writeResults } from './report.mjs';
+import { removeLeftovers, removeStores, removeStoresInBackground, runRounds } from './rounds.mjs';
+import { runStartup } from './startup.mjs';
+import { runSweep } from './sweep.mjs';
+import { checkMemory, checkRatios, checkStartup } from './targets.mjs';
+import { BENCH_DIR, BWRITE, ROOT, useBuildSnapshot, which } from './tools.mjs';
+
+const options = parseOptions(process.argv.slice(2));
+const { profile } = options;
+const dataDir = path.join(BENCH_DIR, '.data');
+const outDir = path.join(BENCH_DIR, '.out');
+const storesDir = path.join(outDir, 'stores');
+const started = Date.now();
+const step = (text) => process.stderr.write(`\n${text} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+
+if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
+  console.error(`bench: ${path.relative(process.cwd(), BWRITE)} is not built; run \`npm run build\` (npm run bench does it).`);
+  process.exit(2);
+}
+
+useBuildSnapshot(path.join(outDir, 'build'));
+const machine = describeMachine(outDir);
+step(`bwrite bench, ${options.mode} mode (commit ${machine.commit ?? '?'}${machine.uncommittedChanges ? ' + changes' : ''}): data`);
+const sets = await ensureDatasets(dataDir, profile);
+const notes = [];
+if (!canMeasureRss()) notes.push('/usr/bin/time is missing: peak RSS is not measured.');
+
+removeLeftovers(storesDir); // an interrupted run's, or the last run's background removal
+step('main table');
+const { configs, notes: configNotes } = mainConfigs(sets, { sqliteUtils: which('sqlite-utils') }, { targetsOnly: profile.targetsOnly });
+notes.push(...configNotes);
+const selected = options.only ? configs.filter((c) => options.only.includes(c.name)) : configs;
+const main = await runRounds(selected, { rounds: profile.rounds, outDir: path.join(storesDir, 'main'), label: 'main' });
+
+// The phases that follow write few files: the window after removing the main stores passes there.
+let big = null;
+const base = main.find((row) => row.name === 'bwrite');
+if (options.rss && sets.big && base) {
+  removeStores(storesDir);
+  step('memory on a large input');
+  big = await runBigInput(sets.big, base, storesDir);
+  removeStores(storesDir, { fewFiles: true });
+} else notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
+
+let startup = null;
+if (options.startup && sets.small) {
+  removeStores(storesDir);
+  step('start-up');
+  startup = await runStartup(sets.small, storesDir);
+  removeStores(storesDir, { fewFiles: true });
+} else notes.push('Start-up on a 1M-item store is measured in full mode only.');
+
+let sweep = null;
+if (options.sweep) {
+  step('sweep');
+  sweep = await runSweep(sets.sweep, profile, path.join(storesDir, 'sweep'));
+}
+
+removeStoresInBackground(storesDir);
+const after = describeMachine(outDir);
+if (after.commit !== machine.commit) notes.push(`The repository moved from ${machine.commit} to ${after.commit} during the run; the figures are of ${machine.commit} (a copy of its build was measured).`);
+const busy = loadNote(main, machine.cores);
+if (busy) notes.push(busy);
+const results = {
+  mode: options.mode,
+  machine,
+  rounds: profile.rounds,
+  sweepRounds: profile.sweepRounds,
+  profile,
+  datasets: Object.fromEntries(Object.entries(sets).map(([k, d]) => [k, { file: path.relative(ROOT, d.file), items: d.items, valueBytes: d.valueBytes }])),
+  sweepDataset: { items: sets.sweep.items },
+  main,
+  ratios: checkRatios(main),
+  checks: [...checkMemory(main, big), ...(startup ? checkStartup(startup) : [])],
+  big,
+  sweep,
+  startup,
+  notes,
+  durationS: (Date.now() - started) / 1000,
+};
+step('done');
+const { markdown, files } = writeResults(outDir, results);
+process.stdout.write(`\n${markdown}`);
+process.stderr.write(`\nwritten: ${files.map((f) => path.relative(process.cwd(), f)).join(', ')} (${results.durationS.toFixed(0)} s)\n`);
