@@ -1,5 +1,6 @@
 import { parse, type Parser } from 'csv-parse';
 import { decodeLossy, decodeUtf8, readLines } from './line-reader.js';
+import { drained } from './drain.js';
 import { keyedEvent, tooLarge, type FailureEvent, type ReadEvent, type ReaderOptions } from './records.js';
 
 export interface CsvOptions extends ReaderOptions {
@@ -64,7 +65,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
           lineTexts.set(line, decoded);
           text += crlf ? `${decoded}\r\n` : `${decoded}\n`;
         }
-        if (!parser.write(text)) await new Promise((resolve) => (parser.once('drain', resolve), parser.once('close', resolve)));
+        if (!parser.write(text)) await drained(parser);
         if (parser.destroyed) return;
       }
       parser.end();

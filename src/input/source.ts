@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
+import { drained } from './drain.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
 
@@ -241,7 +242,7 @@ async function* inflate(raw: AsyncIterable<Buffer>, onRead: (bytes: number) => v
           const accepted = gunzip.write(slice, (error) => {
             if (!error) confirmed += slice.length;
           });
-          if (!accepted) await new Promise((resolve) => (gunzip.once('drain', resolve), gunzip.once('close', resolve)));
+          if (!accepted) await drained(gunzip);
         }
       }
       if (!gunzip.destroyed) gunzip.end();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, tempDir, writeText } from '../helpers/cli.js';
+import { fixture, tempDir, writeGzip, writeText } from '../helpers/cli.js';
 import { describeRun, exportMap, exportValues, getValue, importJson, importOk, readFailures } from '../helpers/store.js';
 
 describe('CSV rows parse like a spreadsheet would', () => {
@@ -168,5 +168,20 @@ describe('CSV rows parse like a spreadsheet would', () => {
       { id: 't1', note: 'commas, are, fine' },
       { id: 't2', note: 'semi;colons too' },
     ]);
+  });
+
+  it('reads a large CSV and a large gzip file without a warning on standard error', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const rows = Array.from({ length: 30_000 }, (_, i) => `r${i},${'w'.repeat(120)}`);
+    const csv = await writeText(join(dir, 'large.csv'), `id,word\n${rows.join('\n')}\n`);
+    const ndjson = rows.map((row) => JSON.stringify({ id: `g${row.split(',')[0]}`, word: row.split(',')[1] })).join('\n');
+    const gz = await writeGzip(join(dir, 'large.ndjson.gz'), `${ndjson}\n`);
+
+    const { run, summary, args } = await importJson(store, [csv, gz, '--key', 'id', '--quiet']);
+
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(summary).toMatchObject({ read: 60_000, written: 60_000, failed: 0 });
+    expect(run.stderr).toBe('');
   });
 });
