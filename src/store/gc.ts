@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { scanBlobs, scanTemp } from './scan.js';
 import type { Store } from './store.js';
+import { repairTypeTotals } from './totals.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -10,6 +11,8 @@ export interface GcReport {
   freedBytes: number;
   /** Unreferenced blobs kept because an import running now may be about to refer to them. */
   sparedBlobs: number;
+  /** The running totals `stats` shows disagreed with the items and were counted again. */
+  recountedTotals: boolean;
 }
 
 // File times come from a coarse kernel clock that may lag the process clock by a tick.
@@ -19,13 +22,14 @@ const CLOCK_SLACK_MS = 50;
  * Removes blobs that no index row refers to, and leftover temporary files. Spares everything
  * modified since the oldest running import (or this gc) started — such an import writes every
  * blob it will refer to during its run — and re-checks each blob after moving it aside, so a
- * blob rewritten meanwhile is put back.
+ * blob rewritten meanwhile is put back. Also repairs the running totals if `verify` would find
+ * them wrong.
  */
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
   const dryRun = Boolean(options.dryRun);
   const cutoff = Math.min(Date.now(), ...store.runs.liveStarts()) - CLOCK_SLACK_MS;
   const referenced = new Set(store.index.db.prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL`).pluck().all() as string[]);
-  const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0 };
+  const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false };
 
   for (const blob of scanBlobs(store.layout).blobs) {
     if (referenced.has(blob.digest)) continue;
@@ -46,6 +50,7 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
     report.removedTempFiles++;
     report.freedBytes += file.size;
   }
+  if (!dryRun) report.recountedTotals = repairTypeTotals(store.index.db);
   return report;
 }
 

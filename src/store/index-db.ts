@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { FILE_MODE } from './layout.js';
 import { migrate } from './schema.js';
+import { TotalsStatements, TotalsTally } from './totals.js';
 
 export type ConflictMode = 'replace' | 'skip' | 'fail';
 
@@ -45,8 +46,10 @@ const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 /** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
 export class IndexDb {
   readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
   private readonly insertNew: Database.Statement;
+  private readonly replace: Database.Statement;
+  private readonly selectCounted: Database.Statement;
+  private readonly totals: TotalsStatements;
   private readonly saveWatermark: Database.Statement;
   private readonly selectItem: Database.Statement;
   private readonly selectKey: Database.Statement;
@@ -59,13 +62,13 @@ export class IndexDb {
     this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     this.db.pragma('foreign_keys = ON');
     migrate(this.db, dbPath);
-    const columns = `(key, sha256, size, type, inline, source, line, run_id, created_at, updated_at)
-      VALUES (@key, @sha256, @size, @type, @inline, @source, @line, @runId, @now, @now)`;
-    this.upsert = this.db.prepare(`INSERT INTO items ${columns}
-      ON CONFLICT(key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, type = excluded.type,
-        inline = excluded.inline, source = excluded.source, line = excluded.line, run_id = excluded.run_id,
-        updated_at = excluded.updated_at`);
-    this.insertNew = this.db.prepare(`INSERT INTO items ${columns} ON CONFLICT(key) DO NOTHING`);
+    // Positional parameters, bound without building an object per row.
+    this.insertNew = this.db.prepare(`INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`);
+    this.replace = this.db.prepare(`UPDATE items SET sha256 = ?, size = ?, type = ?, inline = ?, source = ?, line = ?, run_id = ?, updated_at = ?
+      WHERE key = ?`);
+    this.selectCounted = this.db.prepare(`SELECT size, type, inline IS NOT NULL AS inline FROM items WHERE key = ?`);
+    this.totals = new TotalsStatements(this.db);
     this.saveWatermark = this.db.prepare(`INSERT INTO sources (name, dev, ino, fingerprint, fingerprint_len, line, bytes, records, run_id, updated_at)
       VALUES (@name, @dev, @ino, @fingerprint, @fingerprintLen, @line, @bytes, @records, @runId, @now)
       ON CONFLICT(name) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint,
@@ -76,21 +79,33 @@ export class IndexDb {
   }
 
   /**
-   * Commits a batch's rows and its source's watermark in one BEGIN IMMEDIATE transaction.
-   * Each row's outcome, in order, goes to `finish`, which runs before COMMIT (so what it records,
-   * e.g. failures, is never behind the watermark); its return value is returned.
-   * Under `skip` and `fail` an existing key is left alone.
+   * Commits a batch's rows, its changes to the running totals and its source's watermark in one
+   * BEGIN IMMEDIATE transaction. Each row's outcome, in order, goes to `finish`, which runs before
+   * COMMIT (so what it records, e.g. failures, is never behind the watermark); its return value
+   * is returned. Under `skip` and `fail` an existing key is left alone.
    */
   commitBatch<T>(rows: readonly IndexRow[], mode: ConflictMode, runId: string, watermark: Watermark | null, finish: (outcomes: RowOutcome[]) => T): T {
     const now = Date.now();
-    const statement = mode === 'replace' ? this.upsert : this.insertNew;
     const apply = this.db.transaction((): T => {
       const outcomes: RowOutcome[] = new Array(rows.length);
+      const tally = new TotalsTally();
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
-        const changes = statement.run({ ...row, runId, now }).changes;
-        outcomes[i] = changes > 0 ? 'written' : mode === 'skip' ? 'skipped' : 'conflict';
+        const counted = { size: row.size, type: row.type, inline: row.inline !== null };
+        if (this.insertNew.run(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now).changes > 0) {
+          tally.add(counted);
+          outcomes[i] = 'written';
+        } else if (mode === 'replace') {
+          const old = this.selectCounted.get(row.key) as { size: number; type: string; inline: number };
+          this.replace.run(row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, row.key);
+          tally.add({ size: old.size, type: old.type, inline: old.inline === 1 }, -1);
+          tally.add(counted);
+          outcomes[i] = 'written';
+        } else {
+          outcomes[i] = mode === 'skip' ? 'skipped' : 'conflict';
+        }
       }
+      tally.save(this.totals);
       if (watermark) this.saveWatermark.run({ ...watermark, runId, now });
       return finish(outcomes);
     });

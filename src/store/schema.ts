@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const STORE_APP = 'bwrite';
 
 /** Each entry upgrades the schema from version (index) to (index + 1). */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   `
   CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE items (
@@ -56,6 +56,32 @@ const MIGRATIONS: string[] = [
     run_id          TEXT,
     updated_at      INTEGER NOT NULL
   );
+  `,
+  // Running totals, so that `stats` does not scan every item (3.8 s on a million items): items,
+  // bytes and types are kept by each batch's transaction. Distinct values would need a row per
+  // digest kept up to date, which costs what an index on items.sha256 costs (a third of the
+  // insert rate, measured); they are counted by a scan when asked, and the count is kept with the
+  // generation it was made at, so it is reused until a batch changes the items again.
+  `
+  CREATE TABLE type_totals (
+    type         TEXT PRIMARY KEY,
+    items        INTEGER NOT NULL,
+    bytes        INTEGER NOT NULL,
+    inline_items INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE generation (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL  -- one more for every committed batch that changed the items
+  );
+  CREATE TABLE value_totals (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    generation    INTEGER NOT NULL,  -- of the items counted
+    blobs         INTEGER NOT NULL,  -- distinct values at least one item keeps in a blob file
+    inline_values INTEGER NOT NULL,  -- distinct values kept only inside the index
+    stored_bytes  INTEGER NOT NULL   -- their sizes, each value once
+  );
+  INSERT INTO type_totals SELECT type, count(*), sum(size), sum(inline IS NOT NULL) FROM items GROUP BY type;
+  INSERT INTO generation VALUES (1, 1);
   `,
 ];
 

@@ -1,0 +1,147 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The store's running totals (schema version 2), what `stats` shows:
+ *
+ * - items, bytes and inline items by type are kept by each batch's transaction (a `TotalsTally`
+ *   collects a batch's changes), so reading them costs a row per type whatever the store's size;
+ * - distinct values (blob files, inline values, stored bytes) are counted by a scan when asked,
+ *   and the count is kept with the store's generation, which every batch that changes the items
+ *   advances: until then the next `stats` reuses it.
+ */
+
+export interface Totals {
+  items: number;
+  bytes: number;
+  inlineItems: number;
+  byType: Record<string, { items: number; bytes: number }>;
+  /** Distinct values at least one item keeps in a blob file. */
+  blobs: number;
+  /** Distinct values kept only inside the index. */
+  inlineValues: number;
+  /** Bytes of the distinct values, each counted once. */
+  storedBytes: number;
+}
+
+/** What one item contributes to the totals. */
+export interface CountedValue {
+  size: number;
+  type: string;
+  inline: boolean;
+}
+
+export interface TypeCounts {
+  items: number;
+  bytes: number;
+  inlineItems: number;
+}
+
+/** Items by type: a batch's changes (a replaced item counts −1 then +1), or a recount. */
+export class TotalsTally {
+  readonly types = new Map<string, TypeCounts>();
+
+  add(value: CountedValue, delta: 1 | -1 = 1): void {
+    let type = this.types.get(value.type);
+    if (!type) this.types.set(value.type, (type = { items: 0, bytes: 0, inlineItems: 0 }));
+    type.items += delta;
+    type.bytes += delta * value.size;
+    if (value.inline) type.inlineItems += delta;
+  }
+
+  /** Adds the tally to the totals and advances the generation; call inside the batch's transaction. */
+  save(statements: TotalsStatements): void {
+    let changed = false;
+    for (const [type, t] of this.types) {
+      if (t.items === 0 && t.bytes === 0 && t.inlineItems === 0) continue;
+      statements.addToType.run(type, t.items, t.bytes, t.inlineItems);
+      changed = true;
+    }
+    if (changed) statements.advance.run();
+  }
+}
+
+export class TotalsStatements {
+  readonly addToType: Database.Statement;
+  readonly advance: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.addToType = db.prepare(`INSERT INTO type_totals (type, items, bytes, inline_items) VALUES (?, ?, ?, ?)
+      ON CONFLICT(type) DO UPDATE SET items = items + excluded.items, bytes = bytes + excluded.bytes, inline_items = inline_items + excluded.inline_items`);
+    this.advance = db.prepare(`UPDATE generation SET value = value + 1 WHERE id = 1`);
+  }
+}
+
+interface ValueTotals {
+  blobs: number;
+  inlineValues: number;
+  storedBytes: number;
+}
+
+const COUNT_VALUES = `SELECT coalesce(sum(in_blob), 0) AS blobs, coalesce(sum(1 - in_blob), 0) AS inlineValues, coalesce(sum(size), 0) AS storedBytes
+  FROM (SELECT max(size) AS size, min(inline IS NOT NULL) = 0 AS in_blob FROM items GROUP BY sha256)`;
+
+/** The totals: by type from the running rows, distinct values from the kept count or a new one. */
+export function readTotals(db: Database.Database): Totals {
+  // One read transaction: the generation and what is counted are of the same items.
+  const { totals, fresh } = db.transaction(() => {
+    const types = db.prepare(`SELECT type, items, bytes, inline_items AS inlineItems FROM type_totals WHERE items > 0 ORDER BY type`).all() as ({ type: string } & TypeCounts)[];
+    const generation = db.prepare(`SELECT value FROM generation WHERE id = 1`).pluck().get() as number;
+    const kept = db.prepare(`SELECT generation, blobs, inline_values AS inlineValues, stored_bytes AS storedBytes FROM value_totals WHERE id = 1`).get() as
+      | ({ generation: number } & ValueTotals)
+      | undefined;
+    const values: ValueTotals = kept?.generation === generation ? kept : (db.prepare(COUNT_VALUES).get() as ValueTotals);
+    const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, blobs: values.blobs, inlineValues: values.inlineValues, storedBytes: values.storedBytes };
+    for (const row of types) {
+      totals.byType[row.type] = { items: row.items, bytes: row.bytes };
+      totals.items += row.items;
+      totals.bytes += row.bytes;
+      totals.inlineItems += row.inlineItems;
+    }
+    return { totals, fresh: kept?.generation === generation ? null : generation };
+  })();
+  if (fresh !== null) {
+    try {
+      db.prepare(`INSERT OR REPLACE INTO value_totals (id, generation, blobs, inline_values, stored_bytes) VALUES (1, ?, ?, ?, ?)`).run(
+        fresh,
+        totals.blobs,
+        totals.inlineValues,
+        totals.storedBytes,
+      );
+    } catch {
+      // Keeping the count is an optimisation: a busy or read-only store is counted again next time.
+    }
+  }
+  return totals;
+}
+
+/**
+ * Counts items by type again from the items themselves and, where the running totals disagree
+ * (what `verify` reports), replaces them. Returns whether it did. The count runs without the
+ * write lock; the replacement counts again under it, so no batch commits in between.
+ */
+export function repairTypeTotals(db: Database.Database): boolean {
+  const recount = `SELECT type, count(*) AS items, sum(size) AS bytes, sum(inline IS NOT NULL) AS inlineItems FROM items GROUP BY type`;
+  const agree = db.transaction((): boolean => {
+    const counted = new Map((db.prepare(recount).all() as ({ type: string } & TypeCounts)[]).map(({ type, ...counts }) => [type, counts]));
+    const running = runningTypeTotals(db);
+    if (counted.size !== running.size) return false;
+    for (const [type, want] of counted) {
+      const have = running.get(type);
+      if (!have || have.items !== want.items || have.bytes !== want.bytes || have.inlineItems !== want.inlineItems) return false;
+    }
+    return true;
+  })();
+  if (agree) return false;
+  db.transaction(() => {
+    db.exec(`DELETE FROM type_totals; INSERT INTO type_totals (type, items, bytes, inline_items) ${recount}; UPDATE generation SET value = value + 1 WHERE id = 1;`);
+  }).immediate();
+  return true;
+}
+
+/** The running totals by type, to compare with a count `verify` makes as it reads the items. */
+export function runningTypeTotals(db: Database.Database): Map<string, TypeCounts> {
+  const rows = db.prepare(`SELECT type, items, bytes, inline_items AS inlineItems FROM type_totals WHERE items <> 0 OR bytes <> 0 OR inline_items <> 0`).all() as ({
+    type: string;
+  } & TypeCounts)[];
+  return new Map(rows.map(({ type, ...counts }) => [type, counts]));
+}
