@@ -49,6 +49,12 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
   return Math.max(4, 2 * Math.ceil(writer.maxConcurrent / batchSize) + 2);
 }
 
+/**
+ * A batch also closes once its values reach this many bytes, so that large values do not make
+ * batches of --batch-size records hold hundreds of megabytes (1 MB values: 500 MB a batch).
+ */
+export const BATCH_MAX_BYTES = 16 * 1024 * 1024;
+
 const STOPPED = Symbol('stopped');
 
 /**
@@ -99,6 +105,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
   for await (const input of inputs) {
     if (shouldStop()) break;
     let batch: WriteItem[] = [];
+    let batchBytes = 0;
     let lastLine = 0;
     let lastEnd = 0;
     let flushedLine = 0;
@@ -108,6 +115,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       if (lastLine === flushedLine) return;
       const items = batch;
       batch = [];
+      batchBytes = 0;
       flushedLine = lastLine;
       if (!writer) {
         counters.written += items.length;
@@ -158,7 +166,8 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           lastLine = event.line;
           lastEnd = event.end;
           batch.push({ key: event.key, value: event.value, sha256: event.sha256, source: input.name, line: event.line });
-          if (batch.length >= options.batchSize) await flush();
+          batchBytes += event.value.length;
+          if (batch.length >= options.batchSize || batchBytes >= BATCH_MAX_BYTES) await flush();
         }
       }
       options.onProgress?.(counters);
