@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ndjson, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { importJson, describeRun } from '../helpers/store.js';
-import { expectAccountedFor, expectSameExport, expectVerifies, exportText, pad, seededRandom } from '../helpers/robustness.js';
+import { exists, expectAccountedFor, expectSameExport, expectVerifies, exportText, pad, seededRandom, waitUntil } from '../helpers/robustness.js';
 
 // 100k records of ~50 bytes: big enough that a kill lands in the middle of a run, small enough
 // that the whole file runs in about a minute.
@@ -30,8 +30,9 @@ beforeAll(async () => {
 }, 60_000);
 
 /**
- * Starts `import --resume` KILLS times and SIGKILLs each after a seeded random delay, checking the
- * store after every kill; then resumes to the end. Returns the final run's summary.
+ * Starts `import --resume` KILLS times and SIGKILLs each a seeded random delay after the store
+ * exists, checking the store after every kill; then resumes to the end. Returns the final run's
+ * summary.
  */
 async function killAndResume(input: string, store: string, options: string[], seed: number, delayMs: [number, number]) {
   const random = seededRandom(seed);
@@ -41,6 +42,9 @@ async function killAndResume(input: string, store: string, options: string[], se
     const delay = Math.round(delayMs[0] + random() * (delayMs[1] - delayMs[0]));
     moments.push(delay);
     const running = startBwrite(args, { timeoutMs: 60_000 });
+    // Counted from the moment the store exists, so a loaded machine's slow start-up does not
+    // turn every kill into one before the first batch.
+    await waitUntil(() => exists(join(store, 'index.db')), 'the store to be created');
     await sleep(delay);
     running.child.kill('SIGKILL');
     const run = await running.result;
