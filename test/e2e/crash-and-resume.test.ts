@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ndjson, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { importJson, describeRun } from '../helpers/store.js';
@@ -30,28 +31,53 @@ beforeAll(async () => {
 }, 60_000);
 
 /**
- * Starts `import --resume` KILLS times and SIGKILLs each a seeded random delay after the store
- * exists, checking the store after every kill; then resumes to the end. Returns the final run's
- * summary.
+ * What the store says of its runs and of `source`'s committed prefix (read-only, opened per call);
+ * null while the store is still being created (no index, or its schema not yet committed).
+ */
+async function progressOf(store: string, source: string): Promise<{ runs: number; records: number } | null> {
+  if (!(await exists(join(store, 'index.db')))) return null;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(join(store, 'index.db'), { readonly: true, fileMustExist: true });
+    const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+    const row = db.prepare('SELECT records FROM sources WHERE name = ?').get(source) as { records: number } | undefined;
+    return { runs, records: row?.records ?? 0 };
+  } catch {
+    return null;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * Starts `import --resume` KILLS times and SIGKILLs each a seeded random delay after its run is
+ * registered (an import registers its run before it writes anything), checking the store after
+ * every kill; then resumes to the end. Every other kill also waits for that run's first commit
+ * before its delay starts, so the kills land both before and after commits however loaded the
+ * machine is. Returns the final run's summary.
  */
 async function killAndResume(input: string, store: string, options: string[], seed: number, delayMs: [number, number]) {
   const random = seededRandom(seed);
   const args = ['import', '--store', store, '--resume', '--progress', 'none', ...options, input];
-  const moments: number[] = [];
+  const moments: string[] = [];
   for (let kill = 1; kill <= KILLS; kill++) {
     const delay = Math.round(delayMs[0] + random() * (delayMs[1] - delayMs[0]));
-    moments.push(delay);
+    const afterCommit = kill % 2 === 0;
+    moments.push(`${delay}${afterCommit ? ' after a commit' : ''}`);
+    const before = (await progressOf(store, input)) ?? { runs: 0, records: 0 };
     const running = startBwrite(args, { timeoutMs: 60_000 });
-    // Counted from the moment the store exists, so a loaded machine's slow start-up does not
-    // turn every kill into one before the first batch.
-    await waitUntil(() => exists(join(store, 'index.db')), 'the store to be created');
+    let ended = false;
+    void running.result.then(() => (ended = true));
+    const now = async () => (await progressOf(store, input)) ?? before;
+    await waitUntil(async () => ended || (await now()).runs > before.runs, 'the run to be registered');
+    if (afterCommit) await waitUntil(async () => ended || (await now()).records > before.records, 'the run to commit a batch');
     await sleep(delay);
     running.child.kill('SIGKILL');
     const run = await running.result;
     // A run that beat the kill must have succeeded; one that did not was killed, nothing else.
     if (run.signal === null) expect(run.code, describeRun(args, run)).toBe(0);
     else expect(run.signal).toBe('SIGKILL');
-    await expectVerifies(store, `after kill ${kill} of ${KILLS} (seed ${seed}, ${delay} ms after start)`);
+    await expectVerifies(store, `after kill ${kill} of ${KILLS} (seed ${seed}, ${moments.at(-1)} ms after the run started)`);
   }
   const final = await importJson(store, ['--resume', '--progress', 'none', ...options, input], { timeoutMs: 60_000 });
   expect(final.run.code, `${describeRun(final.args, final.run)}\nkill moments (ms): ${moments.join(', ')}`).toBe(0);
