@@ -1,3 +1,5 @@
+import { isAscii, isUtf8 } from 'node:buffer';
+import { jsonSkeleton, SKELETON_MIN_LINE } from './json-skeleton.js';
 import { decodeLossy, decodeUtf8, readLines } from './line-reader.js';
 import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
 
@@ -15,27 +17,53 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
       }
       const value = trimWhitespace(bytes);
       if (value.length === 0) continue;
-      const text = decodeUtf8(value);
-      if (text === null) {
-        events.push({ kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value), unterminated });
-        continue;
-      }
-      let record: unknown;
-      try {
-        record = JSON.parse(text);
-      } catch (error) {
-        const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-        events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text, unterminated });
-        continue;
-      }
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
-        continue;
-      }
-      events.push(keyedEvent(line, end, record as Record<string, unknown>, value, options.deriveKey));
+      events.push((value.length >= SKELETON_MIN_LINE && readLargeRecord(line, end, value, options)) || readRecord(line, end, value, options, unterminated));
     }
     if (events.length > 0) yield events;
   }
+}
+
+/** Any line: decoded and parsed whole. Every failure's message comes from here. */
+function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined): ReadEvent {
+  const text = decodeUtf8(value);
+  if (text === null) {
+    return { kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value), unterminated };
+  }
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
+    return { kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text, unterminated };
+  }
+  if (!isObject(record)) {
+    return { kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text };
+  }
+  return keyedEvent(line, end, record, value, options.deriveKey);
+}
+
+/**
+ * A large line that is a valid object with a key, found from its skeleton without decoding the
+ * whole line (see json-skeleton.ts); null for anything else, which readRecord then reports.
+ */
+function readLargeRecord(line: number, end: number, value: Buffer, options: ReaderOptions): ReadEvent | null {
+  const ascii = isAscii(value);
+  if (!ascii && !isUtf8(value)) return null;
+  const skeleton = jsonSkeleton(value, ascii);
+  if (skeleton === null) return null;
+  let record: unknown;
+  try {
+    record = JSON.parse(skeleton);
+  } catch {
+    return null;
+  }
+  if (!isObject(record)) return null;
+  const event = keyedEvent(line, end, record, value, options.deriveKey);
+  return event.kind === 'record' ? event : null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isSpace(byte: number | undefined): boolean {
