@@ -100,6 +100,11 @@ export async function importCommand(files: string[], options: ImportOptions, out
       signal: controller.signal,
       onFailure,
       onProgress: (counters) => progress.update(counters),
+      onIncompleteLastLine: options.resume
+        ? (source, line) => {
+            if (!options.quiet) output.error(`${source}:${line}: the last line has no line end yet and is not a whole record; left for the next --resume`, { prefix: 'bwrite: ' });
+          }
+        : undefined,
     });
   } finally {
     // An interrupted read of standard input is abandoned, not awaited: let the process end.

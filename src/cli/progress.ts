@@ -73,7 +73,8 @@ function barProgress(context: Context, cliProgress: typeof import('cli-progress'
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: '{bar} {percentage}% | {read} read | {rate} items/s | {failed} failed | {inflight} in flight | ETA {eta_formatted}',
+      format: '{bar} {percentage}% | {bytes} | {read} read | {rate} items/s | {failed} failed | {inflight} in flight | ETA {eta_formatted}',
+      barsize: 20,
       hideCursor: true,
       clearOnComplete: true,
       fps: 1000 / BAR_INTERVAL_MS,
@@ -84,7 +85,7 @@ function barProgress(context: Context, cliProgress: typeof import('cli-progress'
   );
   const started = Date.now();
   let last = 0;
-  bar.start(1, 0, { read: '0', rate: '0', failed: '0', inflight: '0' });
+  bar.start(1, 0, { bytes: formatBytes(0), read: '0', rate: '0', failed: '0', inflight: '0' });
   return {
     update(counters) {
       const now = Date.now();
@@ -95,6 +96,7 @@ function barProgress(context: Context, cliProgress: typeof import('cli-progress'
       const rate = seconds > 0 ? Math.round((counters.written + counters.skipped + counters.failed) / seconds) : 0;
       bar.setTotal(size && size > 0 ? size : Math.max(bytesRead, 1));
       bar.update(bytesRead, {
+        bytes: size ? `${formatBytes(bytesRead)} of ${formatBytes(size)}` : formatBytes(bytesRead),
         read: formatCount(counters.read),
         rate: formatCount(rate),
         failed: formatCount(counters.failed),

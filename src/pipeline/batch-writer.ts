@@ -44,6 +44,8 @@ export interface SubmitOptions {
   watermark?: Watermark | null;
   /** Sees every result just before the batch commits, e.g. to record failures durably first. */
   beforeCommit?: (results: ItemResult[]) => void;
+  /** Records of the batch's lines that never reached the writer (bad records, --resume skips), for the run's history. */
+  alsoCounted?: { read: number; skipped: number; failed: number };
 }
 
 export interface SubmittedBatch {
@@ -238,6 +240,7 @@ export class BatchWriter {
           return store.index.commitBatch(rows, this.onConflict, this.runId, watermark, (outcomes) => {
             const results = this.resultsOf(settled, outcomes);
             beforeCommit?.(results);
+            this.countInHistory(results, options);
             return results;
           });
         },
@@ -257,13 +260,31 @@ export class BatchWriter {
       const code = errorCode(cause);
       const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
       try {
-        await withRetry(() => store.index.commitBatch([], this.onConflict, this.runId, watermark, () => beforeCommit?.(failed)), this.retry);
+        await withRetry(
+          () =>
+            store.index.commitBatch([], this.onConflict, this.runId, watermark, () => {
+              beforeCommit?.(failed);
+              this.countInHistory(failed, options);
+            }),
+          this.retry,
+        );
       } catch (markError) {
         this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
         return this.abandon(settled, this.fatal);
       }
       return this.tally(failed);
     }
+  }
+
+  private countInHistory(results: ItemResult[], options: SubmitOptions): void {
+    const delta = { read: results.length, written: 0, skipped: 0, failed: 0 };
+    for (const result of results) delta[result.outcome]++;
+    if (options.alsoCounted) {
+      delta.read += options.alsoCounted.read;
+      delta.skipped += options.alsoCounted.skipped;
+      delta.failed += options.alsoCounted.failed;
+    }
+    this.store.runs.addCommitted(this.runId, delta);
   }
 
   private resultsOf(settled: Settled[], outcomes: RowOutcome[]): ItemResult[] {

@@ -24,6 +24,12 @@ export interface ImportRunOptions {
   signal?: AbortSignal;
   onFailure?: (entry: FailureEntry) => void;
   onProgress?: (counters: RunCounters) => void;
+  /**
+   * Set (with --resume): an input's last line that has no line end yet and does not parse is a
+   * record still being written (a growing log), so it is left for the next run and reported
+   * here, instead of failing now and being imported again later.
+   */
+  onIncompleteLastLine?: (source: string, line: number) => void;
 }
 
 export interface RunCounters {
@@ -56,6 +62,10 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
 export const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 
 const STOPPED = Symbol('stopped');
+const IDLE = Symbol('idle');
+
+/** A batch that waits this long for more input is written anyway: `tail -f log | bwrite import -` commits as it goes. */
+export const IDLE_FLUSH_MS = 1000;
 
 /**
  * The iterator's next value, or STOPPED as soon as the signal aborts. (Not a Promise.race with one
@@ -78,6 +88,21 @@ function nextUnlessStopped<T>(iterator: AsyncIterator<T>, signal: AbortSignal | 
       },
     );
   });
+}
+
+/**
+ * The iterator's next value as nextUnlessStopped gives it; if it takes longer than IDLE_FLUSH_MS
+ * and `flush` is given (a batch is pending), the batch is flushed meanwhile.
+ */
+async function nextFlushingWhenIdle<T>(iterator: AsyncIterator<T>, signal: AbortSignal | undefined, flush: (() => Promise<void>) | null): Promise<IteratorResult<T> | typeof STOPPED> {
+  const next = nextUnlessStopped(iterator, signal);
+  if (!flush) return next;
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<typeof IDLE>((resolve) => (timer = setTimeout(resolve, IDLE_FLUSH_MS, IDLE)));
+  const first = await Promise.race([next, idle]).finally(() => clearTimeout(timer));
+  if (first !== IDLE) return first;
+  await flush();
+  return next;
 }
 
 /**
@@ -110,19 +135,23 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     let lastEnd = 0;
     let flushedLine = 0;
     let records = 0;
+    // Records read since the last flush that never reach the writer: counted with the next batch.
+    let aside = { read: 0, skipped: 0, failed: 0 };
 
     const flush = async (): Promise<void> => {
       if (lastLine === flushedLine) return;
       const items = batch;
+      const alsoCounted = aside;
       batch = [];
       batchBytes = 0;
+      aside = { read: 0, skipped: 0, failed: 0 };
       flushedLine = lastLine;
       if (!writer) {
         counters.written += items.length;
         return;
       }
       const watermark: Watermark = { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records };
-      const submitted = writer.submit(items, { watermark, beforeCommit: (results) => recordItemFailures(results, items, input.name, fail) });
+      const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit: (results) => recordItemFailures(results, items, input.name, fail) });
       outstanding.push(submitted.done.then((outcome) => account(outcome, counters)));
       await submitted.admitted;
       while (outstanding.length > limit) await outstanding.shift();
@@ -133,12 +162,14 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
       let next: IteratorResult<ReadEvent[]> | typeof STOPPED;
       try {
-        next = await nextUnlessStopped(iterator, options.signal);
+        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 ? flush : null);
       } catch (error) {
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
         counters.read++;
         counters.failed++;
+        aside.read++;
+        aside.failed++;
         lastLine++;
         fail({ source: input.name, line: lastLine, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
         break;
@@ -149,16 +180,24 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       }
       for (const event of next.value) {
         if (shouldStop()) break reading;
+        if (event.kind === 'failure' && event.unterminated && options.onIncompleteLastLine) {
+          options.onIncompleteLastLine(input.name, event.line);
+          continue;
+        }
         counters.read++;
         if (event.line <= input.resumeAfterLine) {
           counters.skipped++;
+          aside.read++;
+          aside.skipped++;
           continue;
         }
         records++;
         if (event.kind === 'failure') {
           counters.failed++;
+          aside.read++;
+          aside.failed++;
           fail(failureEntry(input.name, event));
-          // A half-written last line stays behind the watermark: --resume reads it again, whole.
+          // Not left for later (no --resume), but kept behind the watermark all the same.
           if (event.unterminated) continue;
           lastLine = event.line;
           lastEnd = event.end;

@@ -24,6 +24,8 @@ export interface RunRecord {
 
 export type RunTotals = Pick<RunRecord, 'status' | 'read' | 'written' | 'skipped' | 'failed' | 'retries' | 'bytes' | 'itemsPerSecond' | 'latencyMs' | 'peakInFlight' | 'failuresFile' | 'finishedAt'>;
 
+export type RunDelta = Pick<RunRecord, 'read' | 'written' | 'skipped' | 'failed'>;
+
 interface RunRow {
   run_id: string;
   command: string;
@@ -49,6 +51,7 @@ interface RunRow {
 /** The history of runs; a run is registered before it writes anything, so `gc` can see it. */
 export class RunLog {
   private readonly db: Database.Database;
+  private addStatement: Database.Statement | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -58,6 +61,17 @@ export class RunLog {
     this.db
       .prepare(`INSERT INTO runs (run_id, command, pid, started_at, status, sources) VALUES (?, ?, ?, ?, 'running', ?)`)
       .run(run.runId, run.command, process.pid, run.startedAt, JSON.stringify(run.sources));
+  }
+
+  /**
+   * Adds a batch's counts to a running run, inside the batch's own transaction: a run that
+   * crashes still shows what it committed. finish() then sets the exact totals.
+   */
+  addCommitted(runId: string, delta: RunDelta): void {
+    this.addStatement ??= this.db.prepare(
+      `UPDATE runs SET read = read + ?, written = written + ?, skipped = skipped + ?, failed = failed + ? WHERE run_id = ? AND status = 'running'`,
+    );
+    this.addStatement.run(delta.read, delta.written, delta.skipped, delta.failed, runId);
   }
 
   finish(runId: string, totals: RunTotals): void {

@@ -74,3 +74,39 @@ describe('a process killed with SIGKILL leaves a store that verify accepts', () 
     expect(deep.code, describeRun(['verify', '--deep'], deep)).toBe(0);
   });
 });
+
+describe('a run shows what it committed while it runs, and after it dies', () => {
+  it('commits a batch that waits more than a second for input (a paused pipeline, tail -f), long before the batch is full', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const args = ['import', '--store', store, '--json', '-'];
+    const running = startBwrite(args, { keepStdinOpen: true });
+    running.child.stdin!.write(ndjson(7, (i) => ({ id: `t${i}` })));
+
+    // The default batch is 500 records: only the idle flush can store these 7 while stdin stays open.
+    await waitForItems(store, 7, 15_000);
+    running.child.stdin!.end(ndjson(3, (i) => ({ id: `u${i}` })));
+    const run = await running.result;
+
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(parseSummary(args, run)).toMatchObject({ status: 'ok', read: 10, written: 10 });
+  });
+
+  it('a run killed with SIGKILL is listed by stats as crashed, with the records its committed batches hold', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const args = ['import', '--store', store, '--batch-size', '10', '-'];
+    const running = startBwrite(args, { keepStdinOpen: true });
+    // 40 good records and 2 bad ones, in full batches; then the process dies with stdin open.
+    running.child.stdin!.write(ndjson(40, (i) => ({ id: `k${String(i).padStart(2, '0')}` })) + 'not json\n[1]\n');
+    await waitForItems(store, 40);
+    await sleep(300);
+    running.child.kill('SIGKILL');
+    await running.result;
+
+    const stats = await runBwrite(['stats', '--store', store, '--json']);
+    const [crashed] = (JSON.parse(stats.stdout) as { runs: Record<string, unknown>[] }).runs;
+    expect(crashed).toMatchObject({ status: 'crashed', written: 40 });
+    expect(crashed!.read).toBe((crashed!.written as number) + (crashed!.failed as number));
+  });
+});

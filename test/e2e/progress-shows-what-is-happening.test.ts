@@ -26,11 +26,11 @@ async function records(n: number): Promise<{ dir: string; file: string }> {
 
 describe('progress on a terminal', () => {
   if (hasScript) {
-    it('draws a bar with records, items/s and in-flight writes, then clears it before the summary', async () => {
+    it('draws a bar with bytes read of the file size, records, items/s and in-flight writes, then clears it before the summary', async () => {
       const { dir, file } = await records(6000);
       const { code, screen } = underTerminal(['import', file, '--store', join(dir, 'store'), '--inline-max', '0', '--batch-size', '50']);
       expect(code).toBe(0);
-      expect(screen).toMatch(/\d+% \| [\d,]+ read \| [\d,]+ items\/s \| 0 failed \| \d+ in flight/);
+      expect(screen).toMatch(/\d+% \| [\d.]+ (B|KiB|MiB) of 1\.\d+ MiB \| [\d,]+ read \| [\d,]+ items\/s \| 0 failed \| \d+ in flight/);
       const summaryAt = screen.indexOf('bwrite: ok: read 6,000');
       expect(summaryAt).toBeGreaterThan(0);
       expect(screen.lastIndexOf(`${ESC}[2K`, summaryAt)).toBeGreaterThan(screen.lastIndexOf('items/s |', summaryAt));

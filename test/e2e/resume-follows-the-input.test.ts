@@ -45,20 +45,33 @@ describe('--resume imports only what earlier runs of the same file did not commi
     expect((await exportMap(store)).size).toBe(53);
   });
 
-  it('imports whole, on the next run, a last line that a writer had only half written when a --resume run read the file', async () => {
+  it('leaves a last line that a writer had only half written for the next run: exit 0, no failure, a notice; the next run imports it whole', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
     // A cron run reads a log while the application is in the middle of writing its last line.
     const file = await writeText(join(dir, 'live.ndjson'), ndjson(20, record('l')) + '{"id":"l0020","n":20,"no');
-    await importJson(store, ['--resume', file]);
+    const first = await importJson(store, ['--resume', file]);
+    expect(first.run.code, describeRun(first.args, first.run)).toBe(0);
+    expect(first.summary).toMatchObject({ status: 'ok', read: 20, written: 20, failed: 0, failuresFile: null });
+    expect(first.run.stderr).toContain(`bwrite: ${file}:21: the last line has no line end yet and is not a whole record; left for the next --resume`);
     await appendFile(file, 'te":"l-record-number-20"}\n' + ndjson(1, (i) => record('l')(21 + i)));
 
     const second = await importJson(store, ['--resume', file]);
 
     expect(second.run.code, describeRun(second.args, second.run)).toBe(0);
+    expect(second.summary).toMatchObject({ read: 22, skipped: 20, written: 2, failed: 0 });
     const stored = await exportMap(store);
     expect(stored.get('l0020'), 'the record completed after the first run read half of it').toEqual(record('l')(20));
     expect(stored.size).toBe(22);
+  });
+
+  it('without --resume, a last line with no line end that does not parse fails like any bad record', async () => {
+    const dir = await tempDir();
+    const file = await writeText(join(dir, 'cut.ndjson'), ndjson(3, record('c')) + '{"id":"c0003","n":');
+    const { run, summary, args } = await importJson(join(dir, 'store'), [file]);
+    expect(run.code, describeRun(args, run)).toBe(1);
+    expect(summary).toMatchObject({ status: 'partial', read: 4, written: 3, failed: 1 });
+    expect(run.stderr).toContain(`${file}:4: E_PARSE`);
   });
 
   it('imports a file whose first bytes changed from the start, even when it is as long as before', async () => {
