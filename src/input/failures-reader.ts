@@ -1,9 +1,10 @@
 import { decodeUtf8, readLines } from './line-reader.js';
-import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
+import { describeJsonType, keyedEvent, tooLarge, type Origin, type ReadEvent, type ReaderOptions } from './records.js';
 
 /**
  * The records of a failures file, for `bwrite retry`: each entry's `record`, or its `raw` text
- * when that is (perhaps after a hand edit) a JSON object. The entry's key is kept when it has one.
+ * when that is (perhaps after a hand edit) a JSON object. The entry's key is kept when it has one,
+ * and so are its source and line: a record that fails again is reported where it came from.
  */
 export async function* readFailures(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
   for await (const lines of readLines(chunks, options.maxRecordBytes)) {
@@ -19,31 +20,49 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         continue;
       }
       if (text.trim() === '') continue;
-      let entry: { key?: unknown; record?: unknown; raw?: unknown };
+      let entry: { key?: unknown; record?: unknown; raw?: unknown; source?: unknown; line?: unknown };
       try {
         entry = JSON.parse(text);
       } catch (error) {
         events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `not a failures-file entry: ${(error as Error).message}`, key: null, raw: text });
         continue;
       }
-      let record = entry?.record;
-      if (record === undefined && typeof entry?.raw === 'string') {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `not a failures-file entry: the line is ${describeJsonType(entry)}, not a JSON object`, key: null, raw: text });
+        continue;
+      }
+      const origin = originOf(entry);
+      const raw = typeof entry.raw === 'string' ? entry.raw : null;
+      let record = entry.record;
+      if (record === undefined) {
+        if (raw === null) {
+          events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: 'the entry has neither a record nor its raw text', key: null, raw: text, origin });
+          continue;
+        }
         try {
-          record = JSON.parse(entry.raw);
+          record = JSON.parse(raw);
         } catch (error) {
-          events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `the entry's raw text is not valid JSON: ${(error as Error).message}`, key: null, raw: entry.raw });
+          events.push({ kind: 'failure', line, end, code: 'E_PARSE', message: `the entry's raw text is not valid JSON: ${(error as Error).message}`, key: null, raw, origin });
           continue;
         }
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the entry's record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
+        events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the entry's record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: raw ?? JSON.stringify(record), origin });
         continue;
       }
       const value = Buffer.from(JSON.stringify(record), 'utf8');
       const storedKey = typeof entry.key === 'string' && entry.key !== '' ? entry.key : null;
       const deriveKey = storedKey === null ? options.deriveKey : () => ({ key: storedKey });
-      events.push(keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey));
+      const event = keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey);
+      if (origin) event.origin = origin;
+      events.push(event);
     }
     if (events.length > 0) yield events;
   }
+}
+
+/** The entry's own source and line, when it names them (a hand-written entry may not). */
+function originOf(entry: { source?: unknown; line?: unknown }): Origin | undefined {
+  if (typeof entry.source !== 'string' || entry.source === '') return undefined;
+  return { source: entry.source, line: typeof entry.line === 'number' && Number.isInteger(entry.line) && entry.line > 0 ? entry.line : null };
 }

@@ -11,6 +11,13 @@ export interface RecordEvent {
   key: string;
   value: Buffer;
   sha256: string;
+  /** Where the record first came from, when that is not this input (`bwrite retry` of a failures file). */
+  origin?: Origin;
+}
+
+export interface Origin {
+  source: string;
+  line: number | null;
 }
 
 /** A record that cannot be imported; it fails alone, with where it came from. */
@@ -26,6 +33,7 @@ export interface FailureEvent {
   raw?: string | null;
   /** The line had no line end yet: a writer may still be appending to it (see `--resume`). */
   unterminated?: boolean;
+  origin?: Origin;
 }
 
 export type ReadEvent = RecordEvent | FailureEvent;

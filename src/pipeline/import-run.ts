@@ -151,7 +151,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         return;
       }
       const watermark: Watermark = { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records };
-      const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit: (results) => recordItemFailures(results, items, input.name, fail) });
+      const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit: (results) => recordItemFailures(results, items, fail) });
       outstanding.push(submitted.done.then((outcome) => account(outcome, counters)));
       await submitted.admitted;
       while (outstanding.length > limit) await outstanding.shift();
@@ -204,7 +204,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         } else {
           lastLine = event.line;
           lastEnd = event.end;
-          batch.push({ key: event.key, value: event.value, sha256: event.sha256, source: input.name, line: event.line });
+          batch.push({ key: event.key, value: event.value, sha256: event.sha256, source: event.origin?.source ?? input.name, line: event.origin ? event.origin.line : event.line });
           batchBytes += event.value.length;
           if (batch.length >= options.batchSize || batchBytes >= BATCH_MAX_BYTES) await flush();
         }
@@ -232,13 +232,13 @@ function account(outcome: BatchOutcome, counters: RunCounters): void {
   }
 }
 
-function recordItemFailures(results: ItemResult[], items: WriteItem[], source: string, fail: (entry: FailureEntry) => void): void {
+function recordItemFailures(results: ItemResult[], items: WriteItem[], fail: (entry: FailureEntry) => void): void {
   for (let i = 0; i < results.length; i++) {
     const result = results[i]!;
     if (!result.failed) continue;
     const item = items[i]!;
     fail({
-      source,
+      source: item.source ?? '-',
       line: item.line ?? null,
       key: result.key,
       error: result.error?.message ?? 'failed',
@@ -269,7 +269,8 @@ function recordUnlessTooDeep(record: unknown, raw: string | null): { record: unk
 }
 
 function failureEntry(source: string, event: FailureEvent): FailureEntry {
-  const entry: FailureEntry = { source, line: event.line, key: event.key, error: event.message, code: event.code, attempts: 0 };
+  const where = event.origin ?? { source, line: event.line };
+  const entry: FailureEntry = { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0 };
   return Object.assign(entry, event.record !== undefined ? recordUnlessTooDeep(event.record, event.raw ?? null) : { raw: event.raw ?? null });
 }
 

@@ -74,6 +74,23 @@ describe('a bad record fails alone and lands in the failures file', () => {
     }
   });
 
+  it('bwrite retry reports a record that fails again at its original source and line, with its record or raw text as before', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const source = fixture('malformed.ndjson');
+    const first = await importJson(store, [source], { cwd: dir });
+    const before = await readFailures(first.summary.failuresFile, dir);
+
+    const again = await importJson(store, [first.summary.failuresFile as string], { cwd: dir }, 'retry');
+
+    expect(again.run.code, describeRun(again.args, again.run)).toBe(1);
+    expect(again.summary).toMatchObject({ read: 5, written: 0, failed: 5 });
+    const after = await readFailures(again.summary.failuresFile, dir);
+    const view = (f: Failure) => ({ source: f.source, line: f.line, code: f.code, record: f.record, raw: f.raw });
+    expect(after.map(view)).toEqual(before.map(view));
+    expect(again.run.stderr).toContain(`bwrite: ${before[0]!.source}:3: E_PARSE`);
+  });
+
   it('writes failures to the file named by --failures', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
