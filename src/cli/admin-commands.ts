@@ -11,13 +11,19 @@ export async function statsCommand(options: { store: string; json?: boolean; pro
   const store = await openStore(options.store, { create: false });
   try {
     const stats = storeStats(store);
-    if (options.json) output.data(JSON.stringify(stats));
+    if (options.json) output.data(JSON.stringify(statsJson(stats)));
     else if (options.prometheus) process.stdout.write(renderMetrics(statsFamilies(stats)));
     else output.data(humanStats(stats));
     return 0;
   } finally {
     await store.close();
   }
+}
+
+/** Times as ISO 8601, the same as `import --json` prints them. */
+function statsJson(stats: StoreStats): unknown {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return { ...stats, runs: stats.runs.map((run) => ({ ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt) })) };
 }
 
 function humanStats(stats: StoreStats): string {

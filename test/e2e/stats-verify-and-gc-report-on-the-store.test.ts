@@ -47,6 +47,8 @@ describe('stats reports what the store holds and how runs went', () => {
     const [latest, earlier] = stats.runs as [Record<string, unknown>, Record<string, unknown>];
     expect(latest).toMatchObject({ runId: second.summary.runId, status: 'partial', read: second.summary.read, written: 6, skipped: 0, failed: 5, retries: 0 });
     expect(earlier).toMatchObject({ runId: first.summary.runId, status: 'ok', read: 20, written: 20, skipped: 0, failed: 0, retries: 0 });
+    // The same times, in the same form, as each import's own --json summary.
+    expect(earlier).toMatchObject({ startedAt: first.summary.startedAt, finishedAt: first.summary.finishedAt });
     for (const run of stats.runs) {
       expect(run.startedAt).toBeTruthy();
       expect(run.finishedAt).toBeTruthy();
