@@ -44,11 +44,16 @@ function reportError(error: unknown): number {
 // Messages for people are best effort: a closed stderr (`2>&1 | head`) must not stop an import.
 process.stderr.on('error', () => {});
 
+// A reader that went away (`bwrite export | head`) ends a read command quietly. Any other failure
+// to write (a full disk behind `> file`) is one line and exit 1. Either way, a run whose work is
+// done keeps the exit code it earned: `import --json | true` still exits 1 for a partial run.
+let finished: number | null = null;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  if (error.code !== 'EPIPE') processOutput.error(`cannot write to standard output: ${error.message}`, { prefix: 'bwrite: error: ' });
+  process.exit(finished ?? (error.code === 'EPIPE' ? 0 : 1));
 });
 
 main(process.argv).then((code) => {
+  finished = code;
   process.exitCode = code;
 });

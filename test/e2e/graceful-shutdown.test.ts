@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ndjson, sleep, startBwrite, tempDir, writeText, type RunningBwrite } from '../helpers/cli.js';
 import { describeRun, importJson, importOk, parseSummary } from '../helpers/store.js';
-import { exists, expectAccountedFor, expectNoStackTrace, expectSameExport, expectVerifies, exportText, pad, waitUntil } from '../helpers/robustness.js';
+import { exists, expectAccountedFor, expectNoStackTrace, expectSameExport, expectVerifies, exportText, pad, startBwriteAfter, waitUntil } from '../helpers/robustness.js';
 
 const RECORDS = 40_000;
 
@@ -125,5 +125,23 @@ describe('a reader that closes the pipe early ends bwrite quietly', () => {
     expect(run.signal).toBeNull();
     const check = await importJson(store, ['--on-conflict', 'skip', small]);
     expect(check.summary, 'every record was already stored').toMatchObject({ skipped: 2000, written: 0 });
+  });
+
+  it('an import whose --json reader is gone keeps the exit code it earned: 1 for a partial run', async () => {
+    const bad = await writeText(join(dir, 'partly-bad.ndjson'), '{"id":"p1"}\nnot json\n{"id":"p2"}\n');
+    const running = startBwrite(['import', '--store', join(dir, 'gone-partial'), '--json', bad], { timeoutMs: 30_000 });
+    running.child.stdout!.destroy();
+    const run = await running.result;
+
+    expectNoStackTrace(run.stderr);
+    expect(run.code).toBe(1);
+  });
+
+  it('a standard output that cannot be written (a full disk: /dev/full) is one error line and exit 1, never a stack trace', async () => {
+    const run = await startBwriteAfter('exec >/dev/full', ['export', '--store', join(dir, 'reference')], { timeoutMs: 30_000 }).result;
+
+    expectNoStackTrace(run.stderr);
+    expect(run.stderr).toMatch(/^bwrite: error: cannot write to standard output: ENOSPC[^\n]*\n$/);
+    expect(run.code).toBe(1);
   });
 });

@@ -216,6 +216,20 @@ describe('hostile input fails record by record, with one error line each, and th
   });
 });
 
+describe('what a terminal shows of bad input', () => {
+  it('echoes no control characters from a bad record: an ESC or BEL in a parse error is shown escaped', async () => {
+    const dir = await tempDir();
+    const file = await writeText(join(dir, 'escapes.ndjson'), '{"id":"a"}\n\u001b]0;PWNED\u0007 \u001b[2J\n{"id":"b"}\n');
+    const { run, summary, args } = await importJson(join(dir, 'store'), [file], { cwd: dir });
+
+    expect(run.code, describeRun(args, run)).toBe(1);
+    expect(summary).toMatchObject({ written: 2, failed: 1 });
+    expect(run.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    expect(run.stderr).toContain('\\u001b');
+    expectOnlyBwriteLines(run.stderr);
+  });
+});
+
 describe('gzip damage keeps what decoded before it and reports the damage', () => {
   const records = ndjson(20_000, (i) => ({ id: `z${String(i).padStart(5, '0')}`, n: i, s: `value ${i}` }));
   const lines = linesOf(records);
