@@ -82,7 +82,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
         type: options.type,
       })
     : null;
-  const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`)) : null;
+  const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`), runId) : null;
   const signals = trapSignals(controller);
   let shown = 0;
   const onFailure = (entry: FailureEntry) => {
@@ -156,7 +156,7 @@ async function* openInputs(
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined };
     const format = formats[i]!;
     let events: AsyncIterable<ReadEvent[]>;
     if (failuresFiles) events = readFailures(source.chunks, reader);
@@ -195,6 +195,15 @@ async function resumePoint(store: Store, source: InputSource): Promise<number> {
   if (!source.gzip && source.size !== null && source.size < mark.bytes) return 0;
   const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
   return now === mark.fingerprint ? mark.line : 0;
+}
+
+/** Runs looked up once each: a failures file names the same run on every line. */
+function runInfoCache(store: Store): (runId: string) => { startedAt: number; sources: string[] } | null {
+  const known = new Map<string, { startedAt: number; sources: string[] } | null>();
+  return (runId) => {
+    if (!known.has(runId)) known.set(runId, store.runs.info(runId));
+    return known.get(runId)!;
+  };
 }
 
 function lastSuccess(store: Store): number | null {

@@ -20,7 +20,7 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         continue;
       }
       if (text.trim() === '') continue;
-      let entry: { key?: unknown; record?: unknown; raw?: unknown; source?: unknown; line?: unknown };
+      let entry: { key?: unknown; record?: unknown; raw?: unknown; source?: unknown; line?: unknown; run?: unknown };
       try {
         entry = JSON.parse(text);
       } catch (error) {
@@ -31,7 +31,7 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `not a failures-file entry: the line is ${describeJsonType(entry)}, not a JSON object`, key: null, raw: text });
         continue;
       }
-      const origin = originOf(entry);
+      const origin = originOf(entry, options);
       const raw = typeof entry.raw === 'string' ? entry.raw : null;
       let record = entry.record;
       if (record === undefined) {
@@ -61,8 +61,14 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
   }
 }
 
-/** The entry's own source and line, when it names them (a hand-written entry may not). */
-function originOf(entry: { source?: unknown; line?: unknown }): Origin | undefined {
+/** The entry's own source, line and run, when it names them (a hand-written entry may not). */
+function originOf(entry: { source?: unknown; line?: unknown; run?: unknown }, options: ReaderOptions): Origin | undefined {
   if (typeof entry.source !== 'string' || entry.source === '') return undefined;
-  return { source: entry.source, line: typeof entry.line === 'number' && Number.isInteger(entry.line) && entry.line > 0 ? entry.line : null };
+  const origin: Origin = { source: entry.source, line: typeof entry.line === 'number' && Number.isInteger(entry.line) && entry.line > 0 ? entry.line : null };
+  if (typeof entry.run === 'string' && entry.run !== '') {
+    origin.run = entry.run;
+    const run = options.runInfo?.(entry.run) ?? null;
+    if (run !== null) origin.runInfo = run;
+  }
+  return origin;
 }

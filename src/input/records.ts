@@ -18,6 +18,15 @@ export interface RecordEvent {
 export interface Origin {
   source: string;
   line: number | null;
+  /** The run that first read it, and what the store still knows of that run. */
+  run?: string;
+  runInfo?: OriginRun;
+}
+
+/** When a run started (ms) and the inputs it read, in order. */
+export interface OriginRun {
+  startedAt: number;
+  sources: string[];
 }
 
 /** A record that cannot be imported; it fails alone, with where it came from. */
@@ -40,6 +49,8 @@ export type ReadEvent = RecordEvent | FailureEvent;
 
 export interface ReaderOptions {
   deriveKey: KeyDeriver;
+  /** A run of this store, for `bwrite retry`; null when the store does not know it. */
+  runInfo?: (runId: string) => OriginRun | null;
   /** The largest record accepted, in bytes. */
   maxRecordBytes: number;
 }

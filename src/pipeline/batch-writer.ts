@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
-import type { ConflictMode, IndexRow, RowOutcome, Watermark } from '../store/index-db.js';
+import type { ConflictMode, IndexRow, NewerGuard, RowOutcome, Watermark } from '../store/index-db.js';
 import { keyProblem } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
@@ -16,6 +16,8 @@ export interface WriteItem {
   line?: number | null;
   /** The value's SHA-256 when the caller has it already (hashing then stays off the write path). */
   sha256?: string;
+  /** Under `replace`: keep the stored value if it is newer than this record (see NewerGuard). */
+  unlessNewer?: NewerGuard;
 }
 
 export type ItemOutcome = 'written' | 'skipped' | 'failed';
@@ -229,7 +231,16 @@ export class BatchWriter {
     for (const entry of settled) {
       if (!entry.ok) continue;
       const { item, bytes, sha256, inline } = entry.prepared;
-      rows.push({ key: item.key, sha256, size: bytes.length, type: item.type ?? this.type, inline: inline ? bytes : null, source: item.source ?? null, line: item.line ?? null });
+      rows.push({
+        key: item.key,
+        sha256,
+        size: bytes.length,
+        type: item.type ?? this.type,
+        inline: inline ? bytes : null,
+        source: item.source ?? null,
+        line: item.line ?? null,
+        unlessNewer: item.unlessNewer ?? null,
+      });
     }
     const { store } = this;
     try {

@@ -9,6 +9,8 @@ export interface FailureEntry {
   error: string;
   code: string;
   attempts: number;
+  /** The run that first read the record (kept through `bwrite retry`); the log fills in its own. */
+  run?: string;
   record?: unknown;
   raw?: string | null;
 }
@@ -21,9 +23,11 @@ export class FailureLog {
   readonly path: string;
   count = 0;
   private fd: number | null = null;
+  private readonly runId: string;
 
-  constructor(file: string) {
+  constructor(file: string, runId: string) {
     this.path = path.resolve(file);
+    this.runId = runId;
   }
 
   write(entry: FailureEntry): void {
@@ -31,7 +35,9 @@ export class FailureLog {
       fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
       this.fd = fs.openSync(this.path, 'a', 0o600);
     }
-    fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+    const { record, raw, ...about } = entry;
+    const line = { ...about, run: entry.run ?? this.runId, ...(record !== undefined ? { record } : { raw: raw ?? null }) };
+    fs.writeSync(this.fd, JSON.stringify(line) + '\n');
     this.count++;
   }
 

@@ -61,6 +61,9 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
  */
 export const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 
+/** An item as the run keeps it: also the run that first read it, for its failures-file entry. */
+type RunItem = WriteItem & { run?: string };
+
 const STOPPED = Symbol('stopped');
 const IDLE = Symbol('idle');
 
@@ -129,7 +132,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
 
   for await (const input of inputs) {
     if (shouldStop()) break;
-    let batch: WriteItem[] = [];
+    let batch: RunItem[] = [];
     let batchBytes = 0;
     let lastLine = 0;
     let lastEnd = 0;
@@ -204,7 +207,16 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         } else {
           lastLine = event.line;
           lastEnd = event.end;
-          batch.push({ key: event.key, value: event.value, sha256: event.sha256, source: event.origin?.source ?? input.name, line: event.origin ? event.origin.line : event.line });
+          const { origin } = event;
+          batch.push({
+            key: event.key,
+            value: event.value,
+            sha256: event.sha256,
+            source: origin?.source ?? input.name,
+            line: origin ? origin.line : event.line,
+            run: origin?.run,
+            unlessNewer: origin?.run && origin.runInfo ? { run: origin.run, ...origin.runInfo, source: origin.source, line: origin.line } : undefined,
+          });
           batchBytes += event.value.length;
           if (batch.length >= options.batchSize || batchBytes >= BATCH_MAX_BYTES) await flush();
         }
@@ -232,7 +244,7 @@ function account(outcome: BatchOutcome, counters: RunCounters): void {
   }
 }
 
-function recordItemFailures(results: ItemResult[], items: WriteItem[], fail: (entry: FailureEntry) => void): void {
+function recordItemFailures(results: ItemResult[], items: RunItem[], fail: (entry: FailureEntry) => void): void {
   for (let i = 0; i < results.length; i++) {
     const result = results[i]!;
     if (!result.failed) continue;
@@ -244,6 +256,7 @@ function recordItemFailures(results: ItemResult[], items: WriteItem[], fail: (en
       error: result.error?.message ?? 'failed',
       code: result.code ?? 'E_INTERNAL',
       attempts: result.attempts,
+      run: item.run,
       ...recordOrRaw(item.value),
     });
   }
@@ -270,7 +283,7 @@ function recordUnlessTooDeep(record: unknown, raw: string | null): { record: unk
 
 function failureEntry(source: string, event: FailureEvent): FailureEntry {
   const where = event.origin ?? { source, line: event.line };
-  const entry: FailureEntry = { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0 };
+  const entry: FailureEntry = { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0, run: event.origin?.run };
   return Object.assign(entry, event.record !== undefined ? recordUnlessTooDeep(event.record, event.raw ?? null) : { raw: event.raw ?? null });
 }
 

@@ -15,6 +15,29 @@ export interface IndexRow {
   inline: Uint8Array | null;
   source: string | null;
   line: number | null;
+  /** Under `replace`, keep the stored value when it is newer than this record: outcome skipped. */
+  unlessNewer?: NewerGuard | null;
+}
+
+/**
+ * Where a record fed back by `bwrite retry` stands in time: the run that first read it (when it
+ * started, the inputs it read in order) and its source and line there. A stored value is newer
+ * when that same run stored it from a later position of its input, or another run stored it
+ * after that run started — a later line of the file, or a later import, already replaced it.
+ */
+export interface NewerGuard {
+  run: string;
+  startedAt: number;
+  sources: string[];
+  source: string | null;
+  line: number | null;
+}
+
+function isNewer(old: { run_id: string | null; updated_at: number; source: string | null; line: number | null }, guard: NewerGuard): boolean {
+  if (old.run_id !== guard.run) return old.updated_at >= guard.startedAt;
+  const rank = (source: string | null) => (source === null ? -1 : guard.sources.indexOf(source));
+  if (rank(old.source) !== rank(guard.source)) return rank(old.source) > rank(guard.source);
+  return old.line !== null && guard.line !== null && old.line > guard.line;
 }
 
 export interface ItemEntry {
@@ -67,7 +90,7 @@ export class IndexDb {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`);
     this.replace = this.db.prepare(`UPDATE items SET sha256 = ?, size = ?, type = ?, inline = ?, source = ?, line = ?, run_id = ?, updated_at = ?
       WHERE key = ?`);
-    this.selectCounted = this.db.prepare(`SELECT size, type, inline IS NOT NULL AS inline FROM items WHERE key = ?`);
+    this.selectCounted = this.db.prepare(`SELECT size, type, inline IS NOT NULL AS inline, run_id, updated_at, source, line FROM items WHERE key = ?`);
     this.totals = new TotalsStatements(this.db);
     this.saveWatermark = this.db.prepare(`INSERT INTO sources (name, dev, ino, fingerprint, fingerprint_len, line, bytes, records, run_id, updated_at)
       VALUES (@name, @dev, @ino, @fingerprint, @fingerprintLen, @line, @bytes, @records, @runId, @now)
@@ -96,7 +119,11 @@ export class IndexDb {
           tally.add(counted);
           outcomes[i] = 'written';
         } else if (mode === 'replace') {
-          const old = this.selectCounted.get(row.key) as { size: number; type: string; inline: number };
+          const old = this.selectCounted.get(row.key) as { size: number; type: string; inline: number; run_id: string | null; updated_at: number; source: string | null; line: number | null };
+          if (row.unlessNewer && old.run_id !== runId && isNewer(old, row.unlessNewer)) {
+            outcomes[i] = 'skipped';
+            continue;
+          }
           this.replace.run(row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, row.key);
           tally.add({ size: old.size, type: old.type, inline: old.inline === 1 }, -1);
           tally.add(counted);

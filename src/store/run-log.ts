@@ -85,6 +85,12 @@ export class RunLog {
       .run({ ...totals, ...totals.latencyMs, runId });
   }
 
+  /** When a run started (ms) and what it read, or null for a run this store does not know. */
+  info(runId: string): { startedAt: number; sources: string[] } | null {
+    const row = this.db.prepare(`SELECT started_at, sources FROM runs WHERE run_id = ?`).get(runId) as { started_at: number; sources: string } | undefined;
+    return row ? { startedAt: row.started_at, sources: JSON.parse(row.sources) as string[] } : null;
+  }
+
   /** Latest first. A run still marked running whose process is gone is reported as crashed. */
   list(limit = 50): RunRecord[] {
     const rows = this.db.prepare(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as RunRow[];

@@ -104,6 +104,33 @@ describe('a permanent item error fails that item at once', () => {
   });
 });
 
+describe('bwrite retry never puts an older value back', () => {
+  // Keys repeat: each of 40 keys appears 10 times; the last occurrence is the value a clean import keeps.
+  const repeated = (i: number) => ({ id: `r${String(i % 40).padStart(2, '0')}`, n: i });
+
+  it('a retried record whose key was stored again later (a later line, a later file of its run, or a later import) is skipped; the rest is stored', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const file = await writeText(join(dir, 'repeated.ndjson'), ndjson(400, repeated));
+    // The same keys again in a second file of the same run: its values come later in input order.
+    const second = await writeText(join(dir, 'repeated-2.ndjson'), ndjson(80, (i) => repeated(400 + i)));
+    const env = { BWRITE_FAULTS: 'blob:EACCES:0.2', BWRITE_FAULTS_SEED: '7' };
+    const { summary: faulty } = await importJson(store, ['--inline-max', '0', '--batch-size', '16', file, second], { env, cwd: dir });
+    expect(faulty.failed).toBeGreaterThan(20);
+    // A later import sets one key anew: the retry must not undo it either.
+    await importOk(store, [await writeText(join(dir, 'later.ndjson'), '{"id":"r00","n":"later"}\n')]);
+
+    const { run, summary, args } = await importJson(store, ['--inline-max', '0', faulty.failuresFile as string], { cwd: dir }, 'retry');
+
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(summary.failed).toBe(0);
+    expect(summary.skipped).toBeGreaterThan(0);
+    await importOk(join(dir, 'clean'), [file, second]);
+    const want = (await exportLines(join(dir, 'clean'))).map((line) => (line.startsWith('{"id":"r00"') ? '{"id":"r00","n":"later"}' : line));
+    expect(await exportLines(store)).toEqual(want);
+  });
+});
+
 describe('a store that is failing ends the run', () => {
   it('aborts with exit 3 on ENOSPC, leaving a store that verify accepts', async () => {
     const dir = await tempDir();
