@@ -22,6 +22,8 @@ export function mainConfigs(sets, tools, { targetsOnly = false } = {}) {
     nodePeer('naive', sets.records, script('peers', 'naive.mjs'), []),
     bwrite('bwrite --inline-max 0', sets.records, ['--inline-max', '0']),
     bwrite('bwrite', sets.records),
+    bwrite('bwrite --durable', sets.records, ['--durable']),
+    bwrite('bwrite --inline-max 0 --durable', sets.records, ['--inline-max', '0', '--durable']),
     bwrite('bwrite csv', sets.csv),
     ...(tools.sqliteUtils ? [sqliteUtils('sqlite-utils csv', sets.csv, tools.sqliteUtils, ['--csv'])] : []),
     floorBlob('floor-blob dups', sets.dups),
