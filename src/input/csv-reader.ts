@@ -101,7 +101,11 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
         events.push({ kind: 'failure', line, end, code: 'E_CSV_COLUMNS', message: `the row has ${row.record.length} fields, the header ${header.length}`, key: null, raw });
       } else {
         const record = toObject(header, row.record, options.inferTypes);
-        events.push(keyedEvent(line, end, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey));
+        const fields = row.record;
+        const columns = header;
+        // An inferred number that is not a safe integer (1.50) is keyed by its field's text.
+        const exact = options.inferTypes ? () => toObject(columns, fields, false) : undefined;
+        events.push(keyedEvent(line, end, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey, exact));
       }
       if (events.length >= 256) {
         yield events;

@@ -1,3 +1,4 @@
+import { parseExact } from './exact-numbers.js';
 import { decodeUtf8, readLines } from './line-reader.js';
 import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
 
@@ -42,7 +43,11 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
       const value = Buffer.from(JSON.stringify(record), 'utf8');
       const storedKey = typeof entry.key === 'string' && entry.key !== '' ? entry.key : null;
       const deriveKey = storedKey === null ? options.deriveKey : () => ({ key: storedKey });
-      events.push(keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey));
+      const exact = () => {
+        const parsed = parseExact(text) as { record?: unknown; raw?: unknown } | null;
+        return entry.record === undefined && typeof parsed?.raw === 'string' ? parseExact(parsed.raw) : parsed?.record;
+      };
+      events.push(keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey, exact));
     }
     if (events.length > 0) yield events;
   }
