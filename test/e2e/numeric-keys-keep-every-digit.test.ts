@@ -70,18 +70,19 @@ describe('a numeric key keeps every digit it was written with', () => {
   it('CSV with --infer-types keys big integers and long decimals by their exact field text', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
-    const file = await writeText(join(dir, 'in.csv'), 'id,v\n9007199254740993,a\n9007199254740992,b\n1.50,c\n42.0,d\n');
+    const file = await writeText(join(dir, 'in.csv'), 'id,v\n9007199254740993,a\n9007199254740992,b\n1.50,c\n42.0,d\n9007199254740993.0,e\n');
 
     const summary = await importOk(store, ['--infer-types', file]);
 
-    expect(summary).toMatchObject({ read: 4, written: 4 });
-    // Big integers stay strings (a number would lose digits); 1.50 is the number 1.5, keyed as written.
+    expect(summary).toMatchObject({ read: 5, written: 5 });
+    // What a number would round (big integers, 9007199254740993.0) stays a string; 1.50 is the number 1.5, keyed as written.
     expect(await keyedTexts(store)).toEqual(
       new Map([
         ['1.50', '{"id":1.5,"v":"c"}'],
         ['42', '{"id":42,"v":"d"}'],
         ['9007199254740992', '{"id":"9007199254740992","v":"b"}'],
         ['9007199254740993', '{"id":"9007199254740993","v":"a"}'],
+        ['9007199254740993.0', '{"id":"9007199254740993.0","v":"e"}'],
       ]),
     );
   });
