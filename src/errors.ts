@@ -9,7 +9,10 @@ export type RecordErrorCode =
   | 'E_RECORD_TOO_LARGE'
   | 'E_CSV_COLUMNS'
   | 'E_CSV'
-  | 'E_CONFLICT';
+  | 'E_CONFLICT'
+  // Library items only: a value that is not a string or bytes, a malformed type tag.
+  | 'E_VALUE_INVALID'
+  | 'E_TYPE_INVALID';
 
 /** Codes for a command that cannot run at all. */
 export type UsageErrorCode = 'E_USAGE' | 'E_INPUT' | 'E_STORE';
