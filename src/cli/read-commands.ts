@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { BwriteError } from '../errors.js';
+import { isJsonText } from '../pipeline/item-check.js';
 import type { ItemEntry } from '../store/index-db.js';
 import { openStore } from '../store/store.js';
 import type { Output } from './output.js';
@@ -45,18 +46,26 @@ export async function exportCommand(options: { store: string; prefix?: string; w
 
 const NEWLINE = Buffer.from('\n');
 
-/** One NDJSON line: JSON values as stored (compacted if they span lines), others as JSON strings. */
+/**
+ * One NDJSON line. Import stores each record's JSON text whatever its --type, so a value is
+ * printed as it is when its type is json or its bytes are JSON text; only other bytes (which the
+ * library can store under another type) are printed as a JSON string.
+ */
 function exportLine(entry: ItemEntry, value: Buffer, withKeys: boolean): Buffer {
-  let json = entry.type === 'json' ? value : Buffer.from(JSON.stringify(value.toString('utf8')));
-  if (json.includes(0x0a)) {
-    try {
-      json = Buffer.from(JSON.stringify(JSON.parse(json.toString('utf8'))));
-    } catch {
-      json = Buffer.from(JSON.stringify(value.toString('utf8')));
-    }
-  }
+  const json = entry.type === 'json' || isJsonText(value) ? oneLine(value) : Buffer.from(JSON.stringify(value.toString('utf8')));
   if (!withKeys) return json;
   return Buffer.concat([Buffer.from(`{"key":${JSON.stringify(entry.key)},"value":`), json, Buffer.from('}')]);
+}
+
+/**
+ * JSON text that spans lines, on one line: a line end in JSON text can only be white space
+ * between tokens (never inside a string), so it becomes a space, and every digit stays as stored.
+ */
+function oneLine(json: Buffer): Buffer {
+  if (!json.includes(0x0a) && !json.includes(0x0d)) return json;
+  const copy = Buffer.from(json);
+  for (let i = 0; i < copy.length; i++) if (copy[i] === 0x0a || copy[i] === 0x0d) copy[i] = 0x20;
+  return copy;
 }
 
 /** Writes to stdout, waiting when the pipe is full; a closed pipe (`| head`) ends the command quietly. */
