@@ -85,7 +85,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--prefix <p>', 'only keys that start with this')
     .option('--with-keys', 'print {"key": …, "value": …} lines')
     .addHelpText('after', "\nExample:\n  $ bwrite export --prefix 'user:' --with-keys | gzip > users.ndjson.gz")
-    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options)));
+    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options, output)));
 
   program
     .command('stats')

@@ -21,14 +21,30 @@ export async function getCommand(key: string, options: { store: string }, output
   }
 }
 
-/** `bwrite export`: every value as NDJSON, ordered by key, streamed with backpressure. */
-export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }): Promise<number> {
+const DAMAGED_SHOWN = 10;
+
+/**
+ * `bwrite export`: every value as NDJSON, ordered by key, streamed with backpressure. A value that
+ * fails its check is reported and skipped, and export goes on, ending with exit 3: like tar or
+ * rsync facing an unreadable file, it gets every intact value out of a damaged store (what a
+ * user salvaging data needs), while the exit code keeps `export > backup && …` from trusting it.
+ */
+export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {
   const store = await openStore(options.store, { create: false });
   try {
     const pending: Buffer[] = [];
     let pendingBytes = 0;
+    let damaged = 0;
     for (const entry of store.index.iterateItems(options.prefix ?? '')) {
-      const line = exportLine(entry, store.readValue(entry), Boolean(options.withKeys));
+      let value: Buffer;
+      try {
+        value = store.readValue(entry);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'E_DAMAGED') throw error;
+        if (++damaged <= DAMAGED_SHOWN) output.error((error as Error).message, { prefix: 'bwrite: error: ' });
+        continue;
+      }
+      const line = exportLine(entry, value, Boolean(options.withKeys));
       pending.push(line, NEWLINE);
       pendingBytes += line.length + 1;
       if (pendingBytes >= 64 * 1024) {
@@ -38,7 +54,9 @@ export async function exportCommand(options: { store: string; prefix?: string; w
       }
     }
     if (pendingBytes > 0) await writeOut(Buffer.concat(pending, pendingBytes));
-    return 0;
+    if (damaged === 0) return 0;
+    output.error(`${damaged} ${damaged === 1 ? 'value' : 'values'} could not be read and ${damaged === 1 ? 'was' : 'were'} left out of the export; run 'bwrite verify' to list them`, { prefix: 'bwrite: error: ' });
+    return 3;
   } finally {
     await store.close();
   }
