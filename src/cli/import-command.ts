@@ -109,7 +109,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
     signals.release();
     failures?.close();
   }
-  if (shown > MAX_ERRORS_SHOWN) output.error(`${shown - MAX_ERRORS_SHOWN} more failed items are listed in ${failures?.written ?? 'the failures file'}`, { prefix: 'bwrite: ' });
+  if (shown > MAX_ERRORS_SHOWN) output.error(`${shown - MAX_ERRORS_SHOWN === 1 ? '1 more failed item is' : `${shown - MAX_ERRORS_SHOWN} more failed items are`} listed in ${failures?.written ?? 'the failures file'}`, { prefix: 'bwrite: ' });
 
   const finishedAt = Date.now();
   const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
