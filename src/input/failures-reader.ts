@@ -40,7 +40,8 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the entry's record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text });
         continue;
       }
-      const value = Buffer.from(JSON.stringify(record), 'utf8');
+      // The raw text as it is (an entry has raw rather than record when the record would lose digits).
+      const value = Buffer.from(entry.record === undefined ? (entry.raw as string).trim() : JSON.stringify(record), 'utf8');
       const storedKey = typeof entry.key === 'string' && entry.key !== '' ? entry.key : null;
       const deriveKey = storedKey === null ? options.deriveKey : () => ({ key: storedKey });
       const exact = () => {

@@ -88,6 +88,38 @@ describe('a numeric key keeps every digit it was written with', () => {
   });
 });
 
+describe('a failed record keeps its digits through the failures file and bwrite retry', () => {
+  it('a conflict on a record with 64-bit numbers is retried into exactly the text that was read', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const line = '{"id":9007199254740993,"n":18446744073709551615}';
+    await importOk(store, [await writeText(join(dir, 'first.ndjson'), '{"id":9007199254740993,"n":0}\n')]);
+    const { run, summary, args } = await importJson(store, ['--on-conflict', 'fail', await writeText(join(dir, 'second.ndjson'), `${line}\n`)]);
+    expect(run.code, describeRun(args, run)).toBe(1);
+    const failures = await readFailures(summary.failuresFile, dir);
+    expect(failures).toMatchObject([{ line: 1, code: 'E_CONFLICT', key: '9007199254740993', raw: line }]);
+
+    const retried = await importJson(store, [summary.failuresFile!], {}, 'retry');
+
+    expect(retried.run.code, describeRun(retried.args, retried.run)).toBe(0);
+    expect((await getValue(store, '9007199254740993')).stdout).toBe(`${line}\n`);
+  });
+
+  it('a record missing its key keeps its digits, and is keyed exactly once its raw text is fixed', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const { summary } = await importJson(store, [await writeText(join(dir, 'in.ndjson'), '{"ID":18446744073709551615}\n')]);
+    const [failure] = await readFailures(summary.failuresFile, dir);
+    expect(failure).toMatchObject({ code: 'E_KEY_MISSING', raw: '{"ID":18446744073709551615}' });
+    const fixed = await writeText(join(dir, 'fixed.ndjson'), `${JSON.stringify({ ...failure, raw: '{"id":18446744073709551615}' })}\n`);
+
+    const retried = await importJson(store, [fixed], {}, 'retry');
+
+    expect(retried.run.code, describeRun(retried.args, retried.run)).toBe(0);
+    expect((await getValue(store, '18446744073709551615')).stdout).toBe('{"id":18446744073709551615}\n');
+  });
+});
+
 describe('an empty key is invalid, a missing one is missing', () => {
   it('fails {"id":""} with E_KEY_INVALID and {} or {"id":null} with E_KEY_MISSING, each alone', async () => {
     const dir = await tempDir();
