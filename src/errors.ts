@@ -9,10 +9,13 @@ export type RecordErrorCode =
   | 'E_RECORD_TOO_LARGE'
   | 'E_CSV_COLUMNS'
   | 'E_CSV'
-  | 'E_CONFLICT';
+  | 'E_CONFLICT'
+  // Library items only: a value that is not a string or bytes, a malformed type tag.
+  | 'E_VALUE_INVALID'
+  | 'E_TYPE_INVALID';
 
-/** Codes for a command that cannot run at all. */
-export type UsageErrorCode = 'E_USAGE' | 'E_INPUT' | 'E_STORE';
+/** Codes for a command that cannot run at all (`E_DAMAGED`: a stored value fails its check on reading). */
+export type UsageErrorCode = 'E_USAGE' | 'E_INPUT' | 'E_STORE' | 'E_DAMAGED';
 
 export type ErrorCode = RecordErrorCode | UsageErrorCode | 'E_INTERNAL';
 

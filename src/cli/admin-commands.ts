@@ -3,7 +3,7 @@ import { collectGarbage } from '../store/gc.js';
 import { openStore } from '../store/store.js';
 import { storeStats, type StoreStats } from '../store/store-stats.js';
 import { verifyStore } from '../store/verify.js';
-import { formatBytes, formatCount, formatTime, table } from './format.js';
+import { countOf, formatBytes, formatCount, formatTime, table } from './format.js';
 import type { Output } from './output.js';
 
 /** `bwrite stats`: what the store holds and the latest runs. */
@@ -29,8 +29,8 @@ function statsJson(stats: StoreStats): unknown {
 function humanStats(stats: StoreStats): string {
   const lines = [
     `store        ${stats.store}`,
-    `items        ${formatCount(stats.items)} (${formatCount(stats.inlineItems)} inline, ${formatCount(stats.items - stats.inlineItems)} in blobs)`,
-    `values       ${formatCount(stats.blobs)} blob files, ${formatCount(stats.inlineValues)} inline`,
+    `items        ${countOf(stats.items, 'item')} (${formatCount(stats.inlineItems)} inline, ${formatCount(stats.items - stats.inlineItems)} in blobs)`,
+    `values       ${countOf(stats.blobs, 'blob file')}, ${formatCount(stats.inlineValues)} inline`,
     `bytes        ${formatBytes(stats.bytes)} logical, ${formatBytes(stats.storedBytes)} stored${stats.dedupRatio ? ` (dedup ${stats.dedupRatio}×)` : ''}`,
     `by type      ${Object.entries(stats.byType).map(([type, t]) => `${type}: ${formatCount(t.items)}`).join(', ') || '-'}`,
     '',
@@ -96,8 +96,8 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
     if (options.json) output.data(JSON.stringify(report));
     else {
       for (const problem of report.problems) output.data(`problem: ${problem.message}`);
-      const what = `${formatCount(report.items)} items checked${report.deep ? ' (deep)' : ''}, ${formatCount(report.blobs)} blob files, ${formatCount(report.orphanBlobs)} unreferenced (${formatBytes(report.orphanBytes)}), ${formatCount(report.tempFiles)} temporary files`;
-      output.data(report.ok ? `ok: ${what}` : `${report.problems.length} problems: ${what}`);
+      const what = `${countOf(report.items, 'item')} checked${report.deep ? ' (deep)' : ''}, ${countOf(report.blobs, 'blob file')}, ${formatCount(report.orphanBlobs)} unreferenced (${formatBytes(report.orphanBytes)}), ${countOf(report.tempFiles, 'temporary file')}`;
+      output.data(report.ok ? `ok: ${what}` : `${countOf(report.problems.length, 'problem')}: ${what}`);
       if (report.orphanBlobs + report.tempFiles > 0) output.error(`'bwrite gc' removes the unreferenced blobs and temporary files`, { prefix: 'bwrite: ' });
     }
     return report.ok ? 0 : 1;
@@ -114,8 +114,8 @@ export async function gcCommand(options: { store: string; dryRun?: boolean; json
     if (options.json) output.data(JSON.stringify(report));
     else {
       const verb = report.dryRun ? 'would remove' : 'removed';
-      const spared = report.sparedBlobs > 0 ? `; spared ${formatCount(report.sparedBlobs)} recent blobs an import running now may use` : '';
-      output.data(`${verb} ${formatCount(report.removedBlobs)} blobs and ${formatCount(report.removedTempFiles)} temporary files, ${formatBytes(report.freedBytes)}${spared}`);
+      const spared = report.sparedBlobs > 0 ? `; spared ${countOf(report.sparedBlobs, 'recent blob')} an import running now may use` : '';
+      output.data(`${verb} ${countOf(report.removedBlobs, 'blob')} and ${countOf(report.removedTempFiles, 'temporary file')}, ${formatBytes(report.freedBytes)}${spared}`);
       if (report.recountedTotals) output.data('counted the items again: the totals stats shows had drifted from the index');
     }
     return 0;

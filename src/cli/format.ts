@@ -21,6 +21,11 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** 1 → "1 blob", 3 → "3 blobs": a count with its noun agreeing. */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${formatCount(n)} ${n === 1 ? singular : plural}`;
+}
+
 export function formatTime(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }

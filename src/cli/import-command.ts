@@ -13,7 +13,7 @@ import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
 import { openStore, type Store } from '../store/store.js';
-import { writeRunMetrics } from '../metrics/run-metrics.js';
+import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import type { Output } from './output.js';
@@ -54,6 +54,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const deriveKey = compileKey(options.key);
   validateCombination(files, options);
   for (const file of files) checkInput(file);
+  if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
 
   const startedAt = Date.now();
@@ -113,17 +114,31 @@ export async function importCommand(files: string[], options: ImportOptions, out
     signals.release();
     failures?.close();
   }
-  if (shown > MAX_ERRORS_SHOWN) output.error(`${shown - MAX_ERRORS_SHOWN} more failed items are listed in ${failures?.written ?? 'the failures file'}`, { prefix: 'bwrite: ' });
+  if (shown > MAX_ERRORS_SHOWN) output.error(`${shown - MAX_ERRORS_SHOWN === 1 ? '1 more failed item is' : `${shown - MAX_ERRORS_SHOWN} more failed items are`} listed in ${failures?.written ?? 'the failures file'}`, { prefix: 'bwrite: ' });
 
   const finishedAt = Date.now();
   const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
   const lastSuccessMs = store ? lastSuccess(store) : null;
   if (store) await finishRun(store, report);
-  if (options.metricsFile) writeRunMetrics(options.metricsFile, report, writer, lastSuccessMs);
+  const metricsProblem = options.metricsFile === undefined ? null : writeMetricsOrSay(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
   if (!options.quiet) output.error(summaryLine(report));
   if (options.json) output.data(JSON.stringify(report));
-  return exitCode(report, outcome.stoppedBy, signals.received());
+  // Last, so a log shows it under the summary. The run's data is committed either way; an
+  // otherwise clean run still exits 2 (the --metrics-file value proved unusable), so cron notices.
+  if (metricsProblem) output.error(metricsProblem, { prefix: 'bwrite: error: ' });
+  const code = exitCode(report, outcome.stoppedBy, signals.received());
+  return metricsProblem && code === 0 ? 2 : code;
+}
+
+/** Writes the metrics file; a failure there is a sentence to print, not a crash after the commit. */
+function writeMetricsOrSay(file: string, report: RunReport, writer: BatchWriter | null, lastSuccessMs: number | null): string | null {
+  try {
+    writeRunMetrics(file, report, writer, lastSuccessMs);
+    return null;
+  } catch (error) {
+    return `could not write --metrics-file ${file}: ${(error as Error).message}; the run itself is committed as summarised`;
+  }
 }
 
 function validateCombination(files: string[], options: ImportOptions): void {

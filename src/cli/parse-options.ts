@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { typeProblem } from '../store/keys.js';
 
 /** Commander parsers: a bad value is a usage error (exit 2) with a sentence naming the option. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -34,6 +35,17 @@ export function columnList(value: string): string[] {
   return columns;
 }
 
-export function defaultStore(): string {
-  return process.env.BWRITE_STORE || './bwrite-store';
+export const DEFAULT_STORE = './bwrite-store';
+
+/** `--store` or BWRITE_STORE: an empty value would make the current directory a store. */
+export function storeDir(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a directory; an empty one would make the current directory a store.');
+  return value;
+}
+
+/** `--type`: shown in one-line tables and metrics labels, so printable and short. */
+export function typeTag(value: string): string {
+  const problem = typeProblem(value);
+  if (problem) throw new InvalidArgumentError(`${problem}.`);
+  return value;
 }

@@ -3,7 +3,7 @@ import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../pipeline/batch-write
 import { DEFAULT_MAX_RECORD_BYTES } from '../input/records.js';
 import type { ImportOptions } from './import-command.js';
 import type { Output } from './output.js';
-import { columnList, defaultStore, delimiter, integer, oneOf } from './parse-options.js';
+import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
 
@@ -27,11 +27,12 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   const program = new Command('bwrite')
     .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
     .version(version, '-V, --version', 'print the version')
-    .configureOutput({ outputError: (text, write) => write(`bwrite: ${text.trimEnd()} (see 'bwrite --help')\n`) })
+    .configureOutput({ outputError: (text, write) => write(`bwrite: ${oneLine(text.trimEnd())} (see 'bwrite --help')\n`) })
     .exitOverride();
   program.addHelpText('after', IMPORT_EXAMPLES);
 
-  const storeOption = () => new Option('-s, --store <dir>', 'the store directory (env BWRITE_STORE)').default(defaultStore(), '$BWRITE_STORE or ./bwrite-store');
+  // BWRITE_STORE goes through the same check as --store: an empty one is an error, not the current directory.
+  const storeOption = () => new Option('-s, --store <dir>', 'the store directory').env('BWRITE_STORE').default(DEFAULT_STORE).argParser(storeDir);
 
   const withImportOptions = (command: Command) =>
     command
@@ -49,7 +50,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
       .option('--resume', 'skip what an earlier run of the same input committed; import the rest')
       .option('--inline-max <bytes>', 'values up to this size are kept inside the index (0: every value in blobs/)', integer(0, 1024 * 1024 * 1024), DEFAULT_INLINE_MAX)
       .option('--max-record-size <bytes>', 'the largest record accepted; longer ones fail alone', integer(2, 1024 * 1024 * 1024), DEFAULT_MAX_RECORD_BYTES)
-      .option('--type <tag>', 'type tag recorded with each value', 'json')
+      .option('--type <tag>', 'type tag recorded with each value (printable, at most 64 characters)', typeTag, 'json')
       .option('--source-name <name>', 'name standard input, so --resume can find where it stopped')
       .option('--dry-run', 'parse and derive keys; report what would be written; write nothing')
       .addOption(new Option('--progress <mode>', 'auto (a bar on a terminal), bar, log, none').default('auto').argParser(oneOf('auto', 'bar', 'log', 'none')))
@@ -85,7 +86,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--prefix <p>', 'only keys that start with this')
     .option('--with-keys', 'print {"key": …, "value": …} lines')
     .addHelpText('after', "\nExample:\n  $ bwrite export --prefix 'user:' --with-keys | gzip > users.ndjson.gz")
-    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options)));
+    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options, output)));
 
   program
     .command('stats')
@@ -115,4 +116,9 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
 
   return program;
+}
+
+/** Commander quotes the bad value: a line end in it (`--type $'a\nb'`) must not split the error line. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { BwriteError } from '../errors.js';
+import { isJsonText } from '../pipeline/item-check.js';
 import type { ItemEntry } from '../store/index-db.js';
 import { openStore } from '../store/store.js';
 import type { Output } from './output.js';
@@ -20,14 +21,30 @@ export async function getCommand(key: string, options: { store: string }, output
   }
 }
 
-/** `bwrite export`: every value as NDJSON, ordered by key, streamed with backpressure. */
-export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }): Promise<number> {
+const DAMAGED_SHOWN = 10;
+
+/**
+ * `bwrite export`: every value as NDJSON, ordered by key, streamed with backpressure. A value that
+ * fails its check is reported and skipped, and export goes on, ending with exit 3: like tar or
+ * rsync facing an unreadable file, it gets every intact value out of a damaged store (what a
+ * user salvaging data needs), while the exit code keeps `export > backup && …` from trusting it.
+ */
+export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {
   const store = await openStore(options.store, { create: false });
   try {
     const pending: Buffer[] = [];
     let pendingBytes = 0;
+    let damaged = 0;
     for (const entry of store.index.iterateItems(options.prefix ?? '')) {
-      const line = exportLine(entry, store.readValue(entry), Boolean(options.withKeys));
+      let value: Buffer;
+      try {
+        value = store.readValue(entry);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'E_DAMAGED') throw error;
+        if (++damaged <= DAMAGED_SHOWN) output.error((error as Error).message, { prefix: 'bwrite: error: ' });
+        continue;
+      }
+      const line = exportLine(entry, value, Boolean(options.withKeys));
       pending.push(line, NEWLINE);
       pendingBytes += line.length + 1;
       if (pendingBytes >= 64 * 1024) {
@@ -37,7 +54,9 @@ export async function exportCommand(options: { store: string; prefix?: string; w
       }
     }
     if (pendingBytes > 0) await writeOut(Buffer.concat(pending, pendingBytes));
-    return 0;
+    if (damaged === 0) return 0;
+    output.error(`${damaged} ${damaged === 1 ? 'value' : 'values'} could not be read and ${damaged === 1 ? 'was' : 'were'} left out of the export; run 'bwrite verify' to list them`, { prefix: 'bwrite: error: ' });
+    return 3;
   } finally {
     await store.close();
   }
@@ -45,18 +64,26 @@ export async function exportCommand(options: { store: string; prefix?: string; w
 
 const NEWLINE = Buffer.from('\n');
 
-/** One NDJSON line: JSON values as stored (compacted if they span lines), others as JSON strings. */
+/**
+ * One NDJSON line. Import stores each record's JSON text whatever its --type, so a value is
+ * printed as it is when its type is json or its bytes are JSON text; only other bytes (which the
+ * library can store under another type) are printed as a JSON string.
+ */
 function exportLine(entry: ItemEntry, value: Buffer, withKeys: boolean): Buffer {
-  let json = entry.type === 'json' ? value : Buffer.from(JSON.stringify(value.toString('utf8')));
-  if (json.includes(0x0a)) {
-    try {
-      json = Buffer.from(JSON.stringify(JSON.parse(json.toString('utf8'))));
-    } catch {
-      json = Buffer.from(JSON.stringify(value.toString('utf8')));
-    }
-  }
+  const json = entry.type === 'json' || isJsonText(value) ? oneLine(value) : Buffer.from(JSON.stringify(value.toString('utf8')));
   if (!withKeys) return json;
   return Buffer.concat([Buffer.from(`{"key":${JSON.stringify(entry.key)},"value":`), json, Buffer.from('}')]);
+}
+
+/**
+ * JSON text that spans lines, on one line: a line end in JSON text can only be white space
+ * between tokens (never inside a string), so it becomes a space, and every digit stays as stored.
+ */
+function oneLine(json: Buffer): Buffer {
+  if (!json.includes(0x0a) && !json.includes(0x0d)) return json;
+  const copy = Buffer.from(json);
+  for (let i = 0; i < copy.length; i++) if (copy[i] === 0x0a || copy[i] === 0x0d) copy[i] = 0x20;
+  return copy;
 }
 
 /** Writes to stdout, waiting when the pipe is full; a closed pipe (`| head`) ends the command quietly. */

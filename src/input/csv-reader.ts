@@ -101,7 +101,11 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, options: CsvOption
         events.push({ kind: 'failure', line, end, code: 'E_CSV_COLUMNS', message: `the row has ${row.record.length} fields, the header ${header.length}`, key: null, raw });
       } else {
         const record = toObject(header, row.record, options.inferTypes);
-        events.push(keyedEvent(line, end, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey));
+        const fields = row.record;
+        const columns = header;
+        // An inferred number that is not a safe integer (1.50) is keyed by its field's text.
+        const exact = options.inferTypes ? () => toObject(columns, fields, false) : undefined;
+        events.push(keyedEvent(line, end, record, Buffer.from(JSON.stringify(record), 'utf8'), options.deriveKey, exact));
       }
       if (events.length >= 256) {
         yield events;
@@ -166,9 +170,23 @@ export function inferType(field: string): unknown {
   if (field === 'false') return false;
   if (NUMBER.test(field)) {
     const number = Number(field);
-    if (Number.isFinite(number) && (!/^-?\d+$/.test(field) || Number.isSafeInteger(number))) return number;
+    if (Number.isFinite(number) && (!/^-?\d+$/.test(field) || Number.isSafeInteger(number)) && decimalDigits(field) === decimalDigits(String(number))) return number;
   }
   return field;
+}
+
+/**
+ * A number's decimal value as sign, significant digits and exponent (`1.50` and `15e-1` are both
+ * `15e-1`): a field becomes a number only if the number prints back to the same value, so
+ * `9007199254740993.0` or `1e-400` stay strings instead of losing digits.
+ */
+function decimalDigits(text: string): string {
+  const match = /^(-?)(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$/.exec(text)!;
+  const digits = (match[2]! + match[3]!).replace(/^0+/, '');
+  if (digits === '') return '0';
+  const significant = digits.replace(/0+$/, '');
+  const exponent = Number(match[4] ?? 0) - match[3]!.length + (digits.length - significant.length);
+  return `${match[1]}${significant}e${exponent}`;
 }
 
 function countNewlines(fields: string[]): number {

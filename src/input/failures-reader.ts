@@ -1,3 +1,4 @@
+import { parseExact } from './exact-numbers.js';
 import { decodeUtf8, readLines } from './line-reader.js';
 import { describeJsonType, keyedEvent, tooLarge, type Origin, type ReadEvent, type ReaderOptions } from './records.js';
 
@@ -50,10 +51,15 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         events.push({ kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the entry's record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: raw ?? JSON.stringify(record), origin });
         continue;
       }
-      const value = Buffer.from(JSON.stringify(record), 'utf8');
+      // The raw text as it is (an entry has raw rather than record when the record would lose digits).
+      const value = Buffer.from(entry.record === undefined ? (entry.raw as string).trim() : JSON.stringify(record), 'utf8');
       const storedKey = typeof entry.key === 'string' && entry.key !== '' ? entry.key : null;
       const deriveKey = storedKey === null ? options.deriveKey : () => ({ key: storedKey });
-      const event = keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey);
+      const exact = () => {
+        const parsed = parseExact(text) as { record?: unknown; raw?: unknown } | null;
+        return entry.record === undefined && typeof parsed?.raw === 'string' ? parseExact(parsed.raw) : parsed?.record;
+      };
+      const event = keyedEvent(line, end, record as Record<string, unknown>, value, deriveKey, exact);
       if (origin) event.origin = origin;
       events.push(event);
     }

@@ -5,6 +5,11 @@ export interface KeyContext {
   line: number;
   /** The value's SHA-256, for `{$hash}`. */
   sha256: () => string;
+  /**
+   * The record with every number that is not a safe integer kept as its source text; asked for
+   * only when a key field holds such a number (see exact-numbers.ts).
+   */
+  exactRecord?: () => unknown;
 }
 
 export type KeyResult = { key: string } | { code: RecordErrorCode; message: string };
@@ -25,11 +30,10 @@ export function compileKey(spec: string): KeyDeriver {
       else if ('special' in part) key += part.special === '$hash' ? context.sha256() : String(context.line);
       else {
         const value = lookup(record, part.path);
-        if (value === undefined || value === null || value === '') {
-          return { code: 'E_KEY_MISSING', message: `the record has no key field '${part.name}'` };
-        }
+        if (value === undefined || value === null) return { code: 'E_KEY_MISSING', message: `the record has no key field '${part.name}'` };
+        if (value === '') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is empty` };
         if (typeof value === 'object') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is an ${Array.isArray(value) ? 'array' : 'object'}, not a string or number` };
-        key += String(value);
+        key += typeof value === 'number' && !Number.isSafeInteger(value) ? numberText(value, part.path, context) : String(value);
       }
     }
     const problem = keyProblem(key);
@@ -61,6 +65,16 @@ function fieldPart(name: string): Part {
   const path = name.split('.');
   if (path.some((segment) => segment === '')) throw new BwriteError('E_USAGE', `--key '${name}' is not a field name or dotted path`);
   return { path, name };
+}
+
+/**
+ * A key number that is not a safe integer, as written in the input: 9007199254740993 keeps its
+ * digits, 1e400 stays 1e400 (not Infinity), 1.50 stays 1.50. Safe integers use their plain
+ * decimal form (42.0 and 4.2e1 are 42), above.
+ */
+function numberText(value: number, path: string[], context: KeyContext): string {
+  const exact = lookup(context.exactRecord?.(), path);
+  return typeof exact === 'string' ? exact : String(value);
 }
 
 /** Own properties only: a path never reaches into a prototype (`__proto__`, `constructor`). */

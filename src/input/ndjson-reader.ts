@@ -1,4 +1,5 @@
 import { isAscii, isUtf8 } from 'node:buffer';
+import { parseExact } from './exact-numbers.js';
 import { jsonSkeleton, SKELETON_MIN_LINE } from './json-skeleton.js';
 import { decodeLossy, decodeUtf8, readLines } from './line-reader.js';
 import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
@@ -39,7 +40,7 @@ function readRecord(line: number, end: number, value: Buffer, options: ReaderOpt
   if (!isObject(record)) {
     return { kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text };
   }
-  return keyedEvent(line, end, record, value, options.deriveKey);
+  return keyedEvent(line, end, record, value, options.deriveKey, () => parseExact(text));
 }
 
 /**
@@ -58,7 +59,8 @@ function readLargeRecord(line: number, end: number, value: Buffer, options: Read
     return null;
   }
   if (!isObject(record)) return null;
-  const event = keyedEvent(line, end, record, value, options.deriveKey);
+  // The skeleton keeps numbers verbatim, so it serves for exact number keys too.
+  const event = keyedEvent(line, end, record, value, options.deriveKey, () => parseExact(skeleton));
   return event.kind === 'record' ? event : null;
 }
 

@@ -1,16 +1,46 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { BwriteError } from '../errors.js';
 import type { RunReport } from '../cli/run-report.js';
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import { renderMetrics, type MetricFamily } from './prometheus.js';
+
+/**
+ * Checks before the run that `--metrics-file` can be written (its directory exists and is
+ * writable, and it is not a directory), so a typo is a usage error, not a surprise after the
+ * import committed.
+ */
+export function checkMetricsFile(file: string): void {
+  const target = path.resolve(file);
+  const dir = path.dirname(target);
+  const problem = (why: string) => new BwriteError('E_USAGE', `--metrics-file ${file}: ${why}`);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw problem(`the directory ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw problem(`${dir} is not a directory`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw problem(`the directory ${dir} is not writable`);
+  }
+  if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw problem('it is a directory');
+}
 
 /** The run's metrics for node_exporter's textfile collector: written to a temp file, then renamed. */
 export function writeRunMetrics(file: string, report: RunReport, writer: BatchWriter | null, lastSuccessMs: number | null): void {
   const text = renderMetrics(runFamilies(report, writer, lastSuccessMs));
   const target = path.resolve(file);
   const tmp = `${target}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o644 });
-  fs.renameSync(tmp, target);
+  try {
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.renameSync(tmp, target);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 /** `lastSuccessMs`: when a run of this store last stored everything (kept across failed runs). */

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import type { ConflictMode, IndexRow, NewerGuard, RowOutcome, Watermark } from '../store/index-db.js';
-import { keyProblem } from '../store/keys.js';
+import { keyProblem, typeProblem } from '../store/keys.js';
+import { itemProblem } from './item-check.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { Semaphore } from './semaphore.js';
@@ -122,6 +123,8 @@ export class BatchWriter {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.runId = options.runId ?? 'library';
     this.type = options.type ?? 'json';
+    const badType = typeProblem(this.type);
+    if (badType) throw new BwriteError('E_USAGE', `BatchWriter option type: ${badType}`);
     this.onRetry = options.onRetry;
     this.signal = options.signal;
   }
@@ -137,9 +140,23 @@ export class BatchWriter {
     return result!;
   }
 
-  /** One result per item, in input order; an item's failure is in its result, never thrown. */
+  /**
+   * One result per item, in input order; an item's failure is in its result, never thrown. Items
+   * are checked first (a value that is not a string or bytes, 'json' that is not JSON text): a
+   * library caller may pass anything, while the CLI's pipeline calls `submit` with parsed JSON.
+   */
   async writeBatch(items: readonly WriteItem[]): Promise<ItemResult[]> {
-    return (await this.submit(items).done).results;
+    if (!Array.isArray(items)) throw new TypeError('writeBatch takes an array of { key, value, type? }');
+    const rejected = items.map((item: unknown): ItemResult | null => {
+      const problem = itemProblem(item, this.type);
+      if (!problem) return null;
+      this.totals.failed++;
+      return failedResult(String((item as { key?: unknown } | null)?.key ?? ''), problem.code, new BwriteError(problem.code, problem.message), 0, 0);
+    });
+    const accepted = items.filter((_, i) => rejected[i] === null);
+    const written = accepted.length > 0 ? (await this.submit(accepted).done).results : [];
+    let next = 0;
+    return rejected.map((result) => result ?? written[next++]!);
   }
 
   /** Takes a batch in: returns once admitted is known, and when done (committed or not). */

@@ -1,3 +1,4 @@
+import { unsafeNumbersAsStrings } from '../input/exact-numbers.js';
 import type { FailureEvent, ReadEvent } from '../input/records.js';
 import { errorMessage } from '../errors.js';
 import type { Watermark } from '../store/index-db.js';
@@ -271,8 +272,13 @@ function recordOrRaw(value: string | Uint8Array): { record: unknown } | { raw: s
   }
 }
 
-/** The parsed record, or its text when the record is nested too deeply to be written back as JSON. */
+/**
+ * The parsed record, or its text when the record cannot be written back as JSON exactly: nested
+ * too deeply, or holding a number JSON.parse rounded (9007199254740993), which `retry` would
+ * otherwise store with the wrong digits.
+ */
 function recordUnlessTooDeep(record: unknown, raw: string | null): { record: unknown } | { raw: string | null } {
+  if (raw !== null && unsafeNumbersAsStrings(raw) !== raw) return { raw };
   try {
     JSON.stringify(record);
     return { record };

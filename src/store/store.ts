@@ -13,6 +13,7 @@
  * 4. A batch's rows and its source's resume watermark commit in one transaction, and batches
  *    commit in input order: the watermark is always a gap-free prefix of the input.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
 import { BlobStore } from './blob-store.js';
@@ -47,9 +48,25 @@ export class Store {
     this.faults = options.faults ?? FaultInjector.none();
   }
 
-  /** The value's bytes, from the index or from its blob. */
+  /**
+   * The value's bytes, from the index or from its blob, checked against the recorded size and
+   * SHA-256 (hashing costs little next to the read): a damaged or missing value is reported as a
+   * store problem (`E_DAMAGED`), never handed out as if it were the value.
+   */
   readValue(entry: ItemEntry): Buffer {
-    return entry.inline ?? this.blobs.readSync(entry.sha256);
+    let bytes: Buffer;
+    try {
+      bytes = entry.inline ?? this.blobs.readSync(entry.sha256);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw damaged(entry, `its blob ${entry.sha256} is missing`, error);
+      if (code === 'ELOOP') throw damaged(entry, `its blob ${entry.sha256} is a link, not a file`, error);
+      throw error;
+    }
+    if (bytes.length !== entry.size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256) {
+      throw damaged(entry, `its ${entry.inline ? 'inline copy' : 'blob'} does not match its recorded size and SHA-256 ${entry.sha256}`);
+    }
+    return bytes;
   }
 
   get(key: string): { entry: ItemEntry; value: Buffer } | undefined {
@@ -60,6 +77,11 @@ export class Store {
   async close(): Promise<void> {
     this.index.close();
   }
+}
+
+function damaged(entry: ItemEntry, what: string, cause?: unknown): BwriteError {
+  const key = entry.key.length > 80 ? `${entry.key.slice(0, 80)}…` : entry.key;
+  return new BwriteError('E_DAMAGED', `the value of key '${key}' cannot be read: ${what}; the store is damaged, run 'bwrite verify' to list what is affected`, { cause });
 }
 
 /** Opens (creating on first use) the store in `dir`; throws an `E_STORE` error it cannot use. */

@@ -84,6 +84,10 @@ describe('a bad invocation exits 2 with one error line', () => {
     ['--on-conflict merge', ['--on-conflict', 'merge']],
     ['--progress loud', ['--progress', 'loud']],
     ['--max-record-size huge', ['--max-record-size', 'huge']],
+    ["--type ''", ['--type', '']],
+    ['--type with a line end', ['--type', 'json\nfake row']],
+    ['--type with a control character', ['--type', 'a\u0007b']],
+    ['--type of 65 characters', ['--type', 't'.repeat(65)]],
   ];
   it.each(badValues)('refuses a bad value: %s', async (_label, option) => {
     const dir = await tempDir();
@@ -93,6 +97,35 @@ describe('a bad invocation exits 2 with one error line', () => {
 
     expect(run.code, describeRun(args, run)).toBe(2);
     expectErrorLine(run);
+  });
+
+  it.each([
+    ["--store ''", ['--store', ''], {}],
+    ['BWRITE_STORE empty', [], { BWRITE_STORE: '' }],
+  ])('refuses an empty store (%s) instead of making the current directory a store', async (_label, option, env) => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'in.ndjson'), '{"id":"a"}\n');
+    for (const command of [['import', ...option, 'in.ndjson'], ['stats', ...option], ['get', ...option, 'a']]) {
+      const run = await runBwrite(command, { cwd: dir, env });
+
+      expect(run.code, describeRun(command, run)).toBe(2);
+      expectErrorLine(run);
+      expect(run.stderr).toContain('current directory');
+    }
+    expect(await readdir(dir)).toEqual(['in.ndjson']);
+  });
+
+  it('accepts a --type of 64 printable characters, and shows it in stats on one line', async () => {
+    const dir = await tempDir();
+    const tag = `application/x-${'é'.repeat(50)}`;
+    const store = join(dir, 'store');
+    const args = ['import', '--store', store, '--type', tag, '-q', fixture('people.ndjson')];
+
+    const run = await runBwrite(args);
+    const stats = await runBwrite(['stats', '--store', store]);
+
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(stats.stdout).toContain(`by type      ${tag}: 20\n`);
   });
 
   it('refuses retry without a FAILURES_FILE', async () => {

@@ -102,4 +102,21 @@ describe('get and export print what was stored', () => {
     expect(run.code, describeRun(args, run)).toBe(0);
     expect(linesOf(run.stdout)).toEqual([]);
   });
+
+  it('export prints records imported with --type csvrow as JSON, so export | import round-trips', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const lines = ['{"id":"a","n":18446744073709551615}', '{"id":"b","s":"x"}'];
+    const file = await writeText(join(dir, 'in.ndjson'), `${lines.join('\n')}\n`);
+    await importOk(store, ['--type', 'csvrow', file]);
+
+    const exported = await exportLines(store);
+    const withKeys = await exportLines(store, ['--with-keys']);
+
+    expect(exported).toEqual(lines);
+    expect(withKeys).toEqual([`{"key":"a","value":${lines[0]}}`, `{"key":"b","value":${lines[1]}}`]);
+    const again = await writeText(join(dir, 'again.ndjson'), `${exported.join('\n')}\n`);
+    await importOk(join(dir, 'store2'), ['--type', 'csvrow', again]);
+    expect(await exportLines(join(dir, 'store2'))).toEqual(lines);
+  });
 });

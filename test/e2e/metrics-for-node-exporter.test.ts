@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ndjson, runBwrite, tempDir, writeText } from '../helpers/cli.js';
+import { ndjson, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 
@@ -99,3 +100,53 @@ describe('stats --prometheus', () => {
     if (hasPromtool) expect(spawnSync('promtool', ['check', 'metrics'], { input: result.stdout, encoding: 'utf8' }).status).toBe(0);
   });
 });
+
+describe('--metrics-file that cannot be written', () => {
+  it('a directory that does not exist is a usage error before anything is imported: exit 2, one line, no store', async () => {
+    const dir = await tempDir();
+    const input = await writeText(join(dir, 'in.ndjson'), '{"id":"a"}\n');
+    const args = ['import', input, '--store', join(dir, 'store'), '--metrics-file', join(dir, 'nonexistent-dir', 'm.prom')];
+
+    const run = await runBwrite(args);
+
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toBe(`bwrite: error: --metrics-file ${join(dir, 'nonexistent-dir', 'm.prom')}: the directory ${join(dir, 'nonexistent-dir')} does not exist\n`);
+    expect(await readdir(dir)).toEqual(['in.ndjson']);
+  });
+
+  it('a path whose directory is a file, or that is a directory, is a usage error too', async () => {
+    const dir = await tempDir();
+    const input = await writeText(join(dir, 'in.ndjson'), '{"id":"a"}\n');
+    for (const [metrics, why] of [
+      [join(input, 'm.prom'), 'is not a directory'],
+      [dir, 'it is a directory'],
+    ] as const) {
+      const run = await runBwrite(['import', input, '--store', join(dir, 'store'), '--metrics-file', metrics]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^bwrite: error: --metrics-file .*${why}\n$`));
+    }
+  });
+
+  it('a directory removed during the run: the import commits, the summary is printed, then one error line, exit 2', async () => {
+    const dir = await tempDir();
+    const metricsDir = join(dir, 'textfile');
+    await mkdir(metricsDir);
+    const running = startBwrite(['import', '-', '--store', join(dir, 'store'), '--metrics-file', join(metricsDir, 'm.prom'), '--json'], { keepStdinOpen: true });
+    running.child.stdin!.write('{"id":"a"}\n');
+    // The store exists once the up-front checks have passed.
+    while (!existsSync(join(dir, 'store', 'index.db'))) await sleep(50);
+    await rm(metricsDir, { recursive: true });
+    running.child.stdin!.end('{"id":"b"}\n');
+
+    const run = await running.result;
+
+    expect(run.code, run.stderr).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', written: 2 });
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^bwrite: ok: read 2, written 2/);
+    expect(lines[1]).toMatch(/^bwrite: error: could not write --metrics-file .*m\.prom: ENOENT.*; the run itself is committed as summarised$/);
+    expect(run.stderr).not.toContain('unexpected');
+  });
+});
+

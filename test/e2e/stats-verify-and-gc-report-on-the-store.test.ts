@@ -198,3 +198,29 @@ describe('gc frees the blobs that nothing refers to', () => {
     expect((await runBwrite(['verify', '--deep', '--store', store])).code).toBe(0);
   });
 });
+
+describe('counts in verify, gc and stats agree with their nouns', () => {
+  it('says 1 item, 1 blob file, 1 problem, 1 temporary file and 1 blob, never "1 problems"', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const first = '{"id":"a"}';
+    const second = '{"id":"a","v":2}';
+    await importOk(store, ['--inline-max', '0', await writeText(join(dir, 'a.ndjson'), `${first}\n`)]);
+    await writeText(join(store, 'tmp', 'leftover.tmp'), 'x');
+    const stats = await runBwrite(['stats', '--store', store]);
+    const ok = await runBwrite(['verify', '--store', store]);
+
+    // Replacing a's value leaves the first blob unreferenced; then the second blob goes missing.
+    await importOk(store, ['--inline-max', '0', await writeText(join(dir, 'b.ndjson'), `${second}\n`)]);
+    await unlink(join(store, 'blobs', sha256(second).slice(0, 2), sha256(second)));
+    const bad = await runBwrite(['verify', '--store', store]);
+    const gc = await runBwrite(['gc', '--store', store, '--dry-run']);
+
+    expect(stats.stdout).toMatch(/^items {8}1 item \(0 inline, 1 in blobs\)$/m);
+    expect(stats.stdout).toMatch(/^values {7}1 blob file, 0 inline$/m);
+    expect(linesOf(ok.stdout)).toEqual(['ok: 1 item checked, 1 blob file, 0 unreferenced (0 B), 1 temporary file']);
+    expect(bad.code, describeRun(['verify'], bad)).toBe(1);
+    expect(linesOf(bad.stdout).at(-1)).toBe('1 problem: 1 item checked, 1 blob file, 1 unreferenced (10 B), 1 temporary file');
+    expect(linesOf(gc.stdout)[0]).toBe('would remove 1 blob and 1 temporary file, 11 B');
+  });
+});

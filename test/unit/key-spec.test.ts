@@ -18,7 +18,8 @@ describe('compileKey', () => {
   it.each([
     ['id', {}, 'E_KEY_MISSING'],
     ['id', { id: null }, 'E_KEY_MISSING'],
-    ['id', { id: '' }, 'E_KEY_MISSING'],
+    ['id', { id: '' }, 'E_KEY_INVALID'],
+    ['{a}-{b}', { a: 'x', b: '' }, 'E_KEY_INVALID'],
     ['id', { id: { nested: 1 } }, 'E_KEY_INVALID'],
     ['id', { id: 'a\u0000b' }, 'E_KEY_INVALID'],
     ['id', { id: 'x'.repeat(1025) }, 'E_KEY_TOO_LONG'],
@@ -26,6 +27,16 @@ describe('compileKey', () => {
     ['constructor.name', {}, 'E_KEY_MISSING'],
   ])('fails %s on %j with %s', (spec, record, code) => {
     expect(compileKey(spec)(record as Record<string, unknown>, context)).toMatchObject({ code });
+  });
+
+  it('asks for the exact record only for a number that is not a safe integer, and keys by its text', () => {
+    let asked = 0;
+    const exactRecord = () => (asked++, { id: '9007199254740993', n: 7 });
+    const derive = compileKey('{id}/{n}');
+    expect(derive({ id: 9007199254740992, n: 7 }, { ...context, exactRecord })).toEqual({ key: '9007199254740993/7' });
+    expect(asked).toBe(1);
+    expect(compileKey('id')({ id: 42 }, { ...context, exactRecord })).toEqual({ key: '42' });
+    expect(asked).toBe(1);
   });
 
   it.each(['', 'a..b', '{', 'x}', '{$nope}', '{}'])('rejects the malformed spec %j as a usage error', (spec) => {
