@@ -35,10 +35,10 @@ function readRecord(line: number, end: number, value: Buffer, options: ReaderOpt
     record = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-    return { kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}`, key: null, raw: text, unterminated };
+    return { kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}${arrayHint(line, text)}`, key: null, raw: text, unterminated };
   }
   if (!isObject(record)) {
-    return { kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object`, key: null, raw: text };
+    return { kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object${arrayHint(line, text)}`, key: null, raw: text };
   }
   return keyedEvent(line, end, record, value, options.deriveKey, () => parseExact(text));
 }
@@ -62,6 +62,12 @@ function readLargeRecord(line: number, end: number, value: Buffer, options: Read
   // The skeleton keeps numbers verbatim, so it serves for exact number keys too.
   const event = keyedEvent(line, end, record, value, options.deriveKey, () => parseExact(skeleton));
   return event.kind === 'record' ? event : null;
+}
+
+/** A file that opens with `[` is most likely one JSON array, not NDJSON: say so once, at line 1. */
+function arrayHint(line: number, text: string): string {
+  if (line !== 1 || !text.startsWith('[')) return '';
+  return " (bwrite reads NDJSON, one JSON object per line; convert a JSON array first: jq -c '.[]' FILE | bwrite import -)";
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
