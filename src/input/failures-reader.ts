@@ -1,6 +1,6 @@
 import { parseExact } from './exact-numbers.js';
-import { decodeUtf8, readLines } from './line-reader.js';
-import { describeJsonType, keyedEvent, tooLarge, type Origin, type ReadEvent, type ReaderOptions } from './records.js';
+import { decodeLossy, decodeUtf8, readLines } from './line-reader.js';
+import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type Origin, type ReadEvent, type ReaderOptions } from './records.js';
 
 /**
  * The records of a failures file, for `bwrite retry`: each entry's `record`, or its `raw` text
@@ -21,7 +21,7 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
         continue;
       }
       if (text.trim() === '') continue;
-      let entry: { key?: unknown; record?: unknown; raw?: unknown; source?: unknown; line?: unknown; run?: unknown };
+      let entry: { key?: unknown; record?: unknown; raw?: unknown; rawBase64?: unknown; source?: unknown; line?: unknown; run?: unknown };
       try {
         entry = JSON.parse(text);
       } catch (error) {
@@ -34,6 +34,14 @@ export async function* readFailures(chunks: AsyncIterable<Buffer>, options: Read
       }
       const origin = originOf(entry, options);
       const raw = typeof entry.raw === 'string' ? entry.raw : null;
+      // Bytes that were not UTF-8 stay so until someone fixes `raw` by hand: never stored with U+FFFD.
+      if (entry.record === undefined && typeof entry.rawBase64 === 'string') {
+        const bytes = Buffer.from(entry.rawBase64, 'base64');
+        if (decodeLossy(bytes) === raw) {
+          events.push({ ...invalidUtf8(line, end, bytes, 'the record is not valid UTF-8 (fix its raw text in the failures file to import it)'), origin });
+          continue;
+        }
+      }
       let record = entry.record;
       if (record === undefined) {
         if (raw === null) {

@@ -1,8 +1,8 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { parseExact } from './exact-numbers.js';
 import { jsonSkeleton, SKELETON_MIN_LINE } from './json-skeleton.js';
-import { decodeLossy, decodeUtf8, readLines } from './line-reader.js';
-import { describeJsonType, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
+import { decodeUtf8, readLines } from './line-reader.js';
+import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
 
 /**
  * NDJSON records, a chunk's worth at a time. The stored value is the record's JSON text as it
@@ -28,7 +28,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
 function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined): ReadEvent {
   const text = decodeUtf8(value);
   if (text === null) {
-    return { kind: 'failure', line, end, code: 'E_INVALID_UTF8', message: 'the line is not valid UTF-8', key: null, raw: decodeLossy(value), unterminated };
+    return invalidUtf8(line, end, value, 'the line is not valid UTF-8', unterminated);
   }
   let record: unknown;
   try {

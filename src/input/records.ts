@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RecordErrorCode } from '../errors.js';
 import type { KeyDeriver } from './key.js';
+import { decodeLossy } from './line-reader.js';
 
 /** A record ready to write: its key, and its value's bytes and digest. */
 export interface RecordEvent {
@@ -40,6 +41,8 @@ export interface FailureEvent {
   /** The parsed record; the failures file keeps it rather than `raw` when there is one. */
   record?: unknown;
   raw?: string | null;
+  /** The exact bytes, when `raw` cannot hold them (invalid UTF-8 shows there as U+FFFD). */
+  rawBytes?: Buffer;
   /** The line had no line end yet: a writer may still be appending to it (see `--resume`). */
   unterminated?: boolean;
   origin?: Origin;
@@ -71,6 +74,11 @@ export function keyedEvent(line: number, end: number, record: Record<string, unk
   const derived = deriveKey(record, { line, sha256: digest, exactRecord: exactOnce });
   if ('code' in derived) return { kind: 'failure', line, end, code: derived.code, message: derived.message, key: null, record, raw: value.toString('utf8') };
   return { kind: 'record', line, end, key: derived.key, value, sha256: digest() };
+}
+
+/** Bytes that are not UTF-8: shown with U+FFFD in `raw`, kept exactly in `rawBytes`, never stored. */
+export function invalidUtf8(line: number, end: number, bytes: Buffer, message: string, unterminated?: boolean): FailureEvent {
+  return { kind: 'failure', line, end, code: 'E_INVALID_UTF8', message, key: null, raw: decodeLossy(bytes), rawBytes: Buffer.from(bytes), unterminated };
 }
 
 export function tooLarge(line: number, end: number, size: number, limit: number): FailureEvent {

@@ -13,6 +13,8 @@ export interface FailureEntry {
   run?: string;
   record?: unknown;
   raw?: string | null;
+  /** The exact bytes of a record that is not valid UTF-8 (`raw` shows them with U+FFFD). */
+  rawBase64?: string;
 }
 
 /**
@@ -35,8 +37,8 @@ export class FailureLog {
       fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
       this.fd = fs.openSync(this.path, 'a', 0o600);
     }
-    const { record, raw, ...about } = entry;
-    const line = { ...about, run: entry.run ?? this.runId, ...(record !== undefined ? { record } : { raw: raw ?? null }) };
+    const { record, raw, rawBase64, ...about } = entry;
+    const line = { ...about, run: entry.run ?? this.runId, ...(record !== undefined ? { record } : { raw: raw ?? null }), ...(rawBase64 ? { rawBase64 } : {}) };
     fs.writeSync(this.fd, JSON.stringify(line) + '\n');
     this.count++;
   }

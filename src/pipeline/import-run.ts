@@ -290,7 +290,9 @@ function recordUnlessTooDeep(record: unknown, raw: string | null): { record: unk
 function failureEntry(source: string, event: FailureEvent): FailureEntry {
   const where = event.origin ?? { source, line: event.line };
   const entry: FailureEntry = { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0, run: event.origin?.run };
-  return Object.assign(entry, event.record !== undefined ? recordUnlessTooDeep(event.record, event.raw ?? null) : { raw: event.raw ?? null });
+  Object.assign(entry, event.record !== undefined ? recordUnlessTooDeep(event.record, event.raw ?? null) : { raw: event.raw ?? null });
+  if (event.rawBytes) entry.rawBase64 = event.rawBytes.toString('base64');
+  return entry;
 }
 
 function readErrorMessage(error: unknown): string {

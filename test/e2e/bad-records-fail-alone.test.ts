@@ -172,6 +172,26 @@ describe('a bad record fails alone and lands in the failures file', () => {
     ]);
   });
 
+  it('keeps the exact bytes of an invalid UTF-8 line (rawBase64), and retry stores it only once its raw text is fixed by hand', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const bad = Buffer.concat([Buffer.from('{"id":"u2","s":"bad '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+    const file = await writeText(join(dir, 'bytes.ndjson'), Buffer.concat([Buffer.from('{"id":"u1"}\n'), bad, Buffer.from('\n')]));
+    const { summary } = await importJson(store, [file], { cwd: dir });
+    const [entry] = await readFailures(summary.failuresFile, dir);
+    expect(Buffer.from(entry!.rawBase64 as string, 'base64').equals(bad)).toBe(true);
+
+    const unchanged = await importJson(store, [summary.failuresFile as string], { cwd: dir }, 'retry');
+    expect(unchanged.run.code, describeRun(unchanged.args, unchanged.run)).toBe(1);
+    expect(unchanged.summary).toMatchObject({ written: 0, failed: 1 });
+    expect((await readFailures(unchanged.summary.failuresFile, dir))[0]).toMatchObject({ code: 'E_INVALID_UTF8', source: entry!.source, line: 2 });
+
+    const fixed = await writeText(join(dir, 'fixed.ndjson'), JSON.stringify({ ...entry, raw: '{"id":"u2","s":"fixed"}' }) + '\n');
+    const retried = await importJson(store, [fixed], { cwd: dir }, 'retry');
+    expect(retried.run.code, describeRun(retried.args, retried.run)).toBe(0);
+    expect(await exportValues(store)).toEqual([{ id: 'u1' }, { id: 'u2', s: 'fixed' }]);
+  });
+
   it('fails a record larger than --max-record-size with E_RECORD_TOO_LARGE and goes on', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
