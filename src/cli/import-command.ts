@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import { BwriteError } from '../errors.js';
 import { readCsv } from '../input/csv-reader.js';
 import { readFailures } from '../input/failures-reader.js';
 import { compileKey } from '../input/key.js';
 import { readNdjson } from '../input/ndjson-reader.js';
 import { DEFAULT_MAX_RECORD_BYTES, type ReadEvent } from '../input/records.js';
-import { checkInput, fingerprintOf, formatFromName, openSource, type InputFormat, type InputSource } from '../input/source.js';
+import { checkInput, fingerprintOf, openSource, type InputFormat, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
@@ -16,6 +15,7 @@ import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
+import { checkCsvOptions, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
 export interface ImportOptions {
@@ -56,6 +56,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   for (const file of files) checkInput(file);
   if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
+  checkCsvOptions(formats, options, command);
 
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
@@ -103,7 +104,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
       onProgress: (counters) => progress.update(counters),
       onIncompleteLastLine: options.resume
         ? (source, line) => {
-            if (!options.quiet) output.error(`${source}:${line}: the last line has no line end yet and is not a whole record; left for the next --resume`, { prefix: 'bwrite: ' });
+            if (!options.quiet) output.error(`${source}:${line}: the last line has no line end yet, so it may not be a whole record; left for the next --resume`, { prefix: 'bwrite: ' });
           }
         : undefined,
     });
@@ -139,24 +140,6 @@ function writeMetricsOrSay(file: string, report: RunReport, writer: BatchWriter 
   } catch (error) {
     return `could not write --metrics-file ${file}: ${(error as Error).message}; the run itself is committed as summarised`;
   }
-}
-
-function validateCombination(files: string[], options: ImportOptions): void {
-  if (files.length === 0) throw new BwriteError('E_USAGE', 'no input given: name at least one FILE, or - for standard input');
-  if (files.filter((file) => file === '-').length > 1) throw new BwriteError('E_USAGE', 'standard input (-) can be named only once');
-  if (options.resume && files.includes('-') && !options.sourceName) {
-    throw new BwriteError('E_USAGE', '--resume on standard input needs --source-name NAME, so the store knows which stream it is resuming');
-  }
-  if (!options.header && !options.columns) throw new BwriteError('E_USAGE', '--no-header needs --columns a,b,c');
-  if (options.retryMaxDelay < options.retryDelay) throw new BwriteError('E_USAGE', '--retry-max-delay must be at least --retry-delay');
-}
-
-function resolveFormat(file: string, options: ImportOptions): InputFormat {
-  if (options.format) return options.format;
-  if (file === '-') return 'ndjson';
-  const format = formatFromName(file);
-  if (!format) throw new BwriteError('E_USAGE', `cannot tell the format of ${file} from its name; add --format ndjson, csv or tsv`);
-  return format;
 }
 
 async function* openInputs(

@@ -14,6 +14,8 @@ export interface RecordEvent {
   sha256: string;
   /** Where the record first came from, when that is not this input (`bwrite retry` of a failures file). */
   origin?: Origin;
+  /** A CSV row with no line end yet: it parses, but a writer may still be appending to it. */
+  unterminated?: boolean;
 }
 
 export interface Origin {

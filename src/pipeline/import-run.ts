@@ -26,9 +26,10 @@ export interface ImportRunOptions {
   onFailure?: (entry: FailureEntry) => void;
   onProgress?: (counters: RunCounters) => void;
   /**
-   * Set (with --resume): an input's last line that has no line end yet and does not parse is a
-   * record still being written (a growing log), so it is left for the next run and reported
-   * here, instead of failing now and being imported again later.
+   * Set (with --resume): an input's last line that has no line end yet and does not parse — or
+   * any such CSV row, which parses however it was cut — is a record still being written (a
+   * growing log), so it is left for the next run and reported here, instead of failing (or being
+   * stored cut short) now.
    */
   onIncompleteLastLine?: (source: string, line: number) => void;
 }
@@ -184,7 +185,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       }
       for (const event of next.value) {
         if (shouldStop()) break reading;
-        if (event.kind === 'failure' && event.unterminated && options.onIncompleteLastLine) {
+        if (event.unterminated && options.onIncompleteLastLine) {
           options.onIncompleteLastLine(input.name, event.line);
           continue;
         }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +127,50 @@ describe('a bad invocation exits 2 with one error line', () => {
 
     expect(run.code, describeRun(args, run)).toBe(0);
     expect(stats.stdout).toContain(`by type      ${tag}: 20\n`);
+  });
+
+  it('refuses --columns without --no-header, saying to add it, and imports nothing', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const file = join(dir, 'rows.csv');
+    await writeFile(file, 'r1,one\nr2,two\n');
+    const args = ['import', '--store', store, '--columns', 'id,word', file];
+
+    const run = await runBwrite(args);
+
+    expect(run.code, describeRun(args, run)).toBe(2);
+    expectErrorLine(run);
+    expect(run.stderr).toContain('--no-header');
+    expect(existsSync(store)).toBe(false);
+  });
+
+  const csvOnlyOptions: [string, string[]][] = [
+    ['--no-header', ['--no-header', '--columns', 'id']],
+    ['--columns', ['--no-header', '--columns', 'id']],
+    ['--infer-types', ['--infer-types']],
+    ['--delimiter', ['--delimiter', ';']],
+  ];
+  it.each(csvOnlyOptions)('refuses the CSV-only option %s on NDJSON input, naming it', async (name, option) => {
+    const dir = await tempDir();
+    const args = ['import', '--store', join(dir, 'store'), ...option, fixture('people.ndjson')];
+
+    const run = await runBwrite(args);
+
+    expect(run.code, describeRun(args, run)).toBe(2);
+    expectErrorLine(run);
+    expect(run.stderr).toContain(name);
+  });
+
+  it('accepts a CSV-only option when one of several inputs is CSV', async () => {
+    const dir = await tempDir();
+    const csv = join(dir, 'typed.csv');
+    await writeFile(csv, 'id,n\nc1,7\n');
+    const args = ['import', '--store', join(dir, 'store'), '--infer-types', fixture('people.ndjson'), csv];
+
+    const run = await runBwrite(args);
+
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect((await runBwrite(['get', '--store', join(dir, 'store'), 'c1'])).stdout).toBe('{"id":"c1","n":7}\n');
   });
 
   it('refuses retry without a FAILURES_FILE', async () => {

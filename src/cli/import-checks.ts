@@ -1,0 +1,41 @@
+import { BwriteError } from '../errors.js';
+import { formatFromName, type InputFormat } from '../input/source.js';
+import type { ImportOptions } from './import-command.js';
+
+/** Options that contradict each other or have nothing to act on: usage errors (exit 2), never ignored. */
+export function validateCombination(files: string[], options: ImportOptions): void {
+  if (files.length === 0) throw new BwriteError('E_USAGE', 'no input given: name at least one FILE, or - for standard input');
+  if (files.filter((file) => file === '-').length > 1) throw new BwriteError('E_USAGE', 'standard input (-) can be named only once');
+  if (options.resume && files.includes('-') && !options.sourceName) {
+    throw new BwriteError('E_USAGE', '--resume on standard input needs --source-name NAME, so the store knows which stream it is resuming');
+  }
+  if (!options.header && !options.columns) throw new BwriteError('E_USAGE', '--no-header needs --columns a,b,c');
+  // Without --no-header the first row names the columns; --columns would be silently ignored.
+  if (options.header && options.columns) {
+    throw new BwriteError('E_USAGE', '--columns names the columns of an input without a header row: add --no-header, or drop --columns to take the names from the first row');
+  }
+  if (options.retryMaxDelay < options.retryDelay) throw new BwriteError('E_USAGE', '--retry-max-delay must be at least --retry-delay');
+}
+
+/** A CSV-only option with no CSV or TSV input to act on is a mistake, not something to ignore. */
+export function checkCsvOptions(formats: InputFormat[], options: ImportOptions, command: 'import' | 'retry'): void {
+  if (formats.some((format) => format !== 'ndjson')) return;
+  const given = [
+    options.delimiter !== undefined && '--delimiter',
+    !options.header && '--no-header',
+    options.columns !== undefined && '--columns',
+    options.inferTypes && '--infer-types',
+  ].filter((name): name is string => typeof name === 'string');
+  if (given.length > 0) {
+    const why = command === 'retry' ? 'a failures file is NDJSON' : 'every input here is NDJSON; use --format csv or tsv if it is not';
+    throw new BwriteError('E_USAGE', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to CSV and TSV input only, and ${why}`);
+  }
+}
+
+export function resolveFormat(file: string, options: ImportOptions): InputFormat {
+  if (options.format) return options.format;
+  if (file === '-') return 'ndjson';
+  const format = formatFromName(file);
+  if (!format) throw new BwriteError('E_USAGE', `cannot tell the format of ${file} from its name; add --format ndjson, csv or tsv`);
+  return format;
+}
