@@ -6,6 +6,7 @@ import type { ConflictMode, IndexRow, RowOutcome, Watermark } from '../store/ind
 import { keyProblem } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { FdThrottle } from './fd-throttle.js';
 import { Semaphore } from './semaphore.js';
 
 export interface WriteItem {
@@ -110,6 +111,7 @@ export class BatchWriter {
   halted = false;
 
   private readonly semaphore: Semaphore;
+  private readonly throttle: FdThrottle;
   private readonly runId: string;
   private readonly type: string;
   private readonly onRetry?: BatchWriterOptions['onRetry'];
@@ -121,6 +123,7 @@ export class BatchWriter {
     this.store = store;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_CONCURRENCY;
     this.semaphore = new Semaphore(this.maxConcurrent);
+    this.throttle = new FdThrottle(this.semaphore);
     this.inlineMax = options.inlineMax ?? DEFAULT_INLINE_MAX;
     this.onConflict = options.onConflict ?? 'replace';
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -130,6 +133,10 @@ export class BatchWriter {
     this.signal = options.signal;
   }
 
+  /**
+   * `availablePermits` are the permits free now; after EMFILE/ENFILE fewer permits are handed out
+   * for a while, so then `inFlight + availablePermits` may be below `maxConcurrent` (never above).
+   */
   stats(): WriterStats {
     return { maxConcurrent: this.maxConcurrent, availablePermits: this.semaphore.available, inFlight: this.inFlight };
   }
@@ -209,6 +216,7 @@ export class BatchWriter {
         {
           onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay),
           signal: this.signal,
+          uncounted: (error) => this.throttle.lowered(error),
           beforeSleep: () => this.leave(),
           afterSleep: async () => {
             await this.semaphore.acquire();
@@ -218,6 +226,7 @@ export class BatchWriter {
       );
       const durationMs = performance.now() - start;
       this.latency.record(durationMs);
+      this.throttle.succeeded();
       return { ok: true, prepared, attempts, durationMs };
     } catch (error) {
       const durationMs = performance.now() - start;

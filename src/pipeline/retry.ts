@@ -22,6 +22,8 @@ export interface RetryHooks {
   afterSleep?: () => Promise<void>;
   /** Once aborted (a SIGINT/SIGTERM), no further attempt is made: the error is `interrupted`. */
   signal?: AbortSignal;
+  /** True for an error the caller has adapted to (fewer writes in flight): it does not use up a retry. */
+  uncounted?: (error: unknown) => boolean;
 }
 
 /** The error of the last attempt, with how many attempts were made. */
@@ -38,13 +40,16 @@ export class AttemptsError extends Error {
 
 /** Runs `operation`, retrying transient errors with backoff; never retries anything else. */
 export async function withRetry<T>(operation: () => T | Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<{ value: T; attempts: number }> {
+  let counted = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return { value: await operation(), attempts: attempt };
     } catch (error) {
-      if (attempt > policy.retries || classifyError(error) !== 'transient') throw new AttemptsError(error, attempt);
+      if (classifyError(error) !== 'transient') throw new AttemptsError(error, attempt);
+      if (!hooks.uncounted?.(error)) counted++;
+      if (counted > policy.retries) throw new AttemptsError(error, attempt);
       if (hooks.signal?.aborted) throw new AttemptsError(error, attempt, true);
-      const delay = backoffDelay(policy, attempt);
+      const delay = backoffDelay(policy, Math.max(1, counted));
       hooks.onRetry?.(error, attempt, delay);
       hooks.beforeSleep?.();
       await sleep(delay, hooks.signal);
