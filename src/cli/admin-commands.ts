@@ -116,6 +116,7 @@ export async function gcCommand(options: { store: string; dryRun?: boolean; json
       const verb = report.dryRun ? 'would remove' : 'removed';
       const spared = report.sparedBlobs > 0 ? `; spared ${countOf(report.sparedBlobs, 'recent blob')} an import running now may use` : '';
       output.data(`${verb} ${countOf(report.removedBlobs, 'blob')} and ${countOf(report.removedTempFiles, 'temporary file')}, ${formatBytes(report.freedBytes)}${spared}`);
+      if (report.restoredBlobs > 0) output.data(`put back ${countOf(report.restoredBlobs, 'blob')} an interrupted gc had left in tmp/`);
       if (report.recountedTotals) output.data('counted the items again: the totals stats shows had drifted from the index');
     }
     return 0;

@@ -11,6 +11,7 @@ import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
+import { restoreSetAside } from '../store/set-aside.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
@@ -67,6 +68,8 @@ export async function importCommand(files: string[], options: ImportOptions, out
   } finally {
     spinner.stop();
   }
+  // A gc killed mid-way may have left blobs this run's rows will name in tmp/: put them back first.
+  if (store) restoreSetAside(store.layout);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   store?.runs.register({ runId, command, startedAt, sources });
 

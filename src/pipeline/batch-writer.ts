@@ -7,6 +7,7 @@ import { keyProblem, typeProblem } from '../store/keys.js';
 import { itemProblem } from './item-check.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { FdThrottle } from './fd-throttle.js';
 import { Semaphore } from './semaphore.js';
 
 export interface WriteItem {
@@ -67,7 +68,11 @@ export interface BatchWriterOptions {
   runId?: string;
   type?: string;
   onRetry?: (error: unknown, retry: number, delayMs: number) => void;
-  /** Aborting it (a signal) stops retries: an item still failing then fails with its last error. */
+  /**
+   * Aborting it (a signal) stops retries. An item whose retries it cut short is neither stored nor
+   * failed: its batch and every later one do not commit (`committed: false`), so the input's
+   * watermark stays before them and `--resume` reads them again.
+   */
   signal?: AbortSignal;
 }
 
@@ -87,7 +92,7 @@ interface Prepared {
   inline: boolean;
 }
 
-type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: number } | { ok: false; result: ItemResult };
+type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: number } | { ok: false; result: ItemResult; interrupted?: boolean };
 
 /**
  * One bounded-concurrency writer for a whole run. A permit is held for exactly one value write;
@@ -105,8 +110,11 @@ export class BatchWriter {
   peakInFlight = 0;
   /** The store-fatal error that stopped this writer (disk full, I/O error…), if any. */
   fatal: Error | null = null;
+  /** A batch had an item whose retries the signal cut short: from it on, nothing commits. */
+  halted = false;
 
   private readonly semaphore: Semaphore;
+  private readonly throttle: FdThrottle;
   private readonly runId: string;
   private readonly type: string;
   private readonly onRetry?: BatchWriterOptions['onRetry'];
@@ -118,6 +126,7 @@ export class BatchWriter {
     this.store = store;
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_CONCURRENCY;
     this.semaphore = new Semaphore(this.maxConcurrent);
+    this.throttle = new FdThrottle(this.semaphore);
     this.inlineMax = options.inlineMax ?? DEFAULT_INLINE_MAX;
     this.onConflict = options.onConflict ?? 'replace';
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -129,6 +138,10 @@ export class BatchWriter {
     this.signal = options.signal;
   }
 
+  /**
+   * `availablePermits` are the permits free now; after EMFILE/ENFILE fewer permits are handed out
+   * for a while, so then `inFlight + availablePermits` may be below `maxConcurrent` (never above).
+   */
   stats(): WriterStats {
     return { maxConcurrent: this.maxConcurrent, availablePermits: this.semaphore.available, inFlight: this.inFlight };
   }
@@ -185,6 +198,10 @@ export class BatchWriter {
         settled.push(Promise.resolve({ ok: false, result: abortedResult(item.key, this.fatal) }));
         continue;
       }
+      if (this.halted) {
+        settled.push(Promise.resolve({ ok: false, interrupted: true, result: interruptedResult(item.key, null, 0, 0) }));
+        continue;
+      }
       await this.semaphore.acquire();
       settled.push(this.writeValue(prepared));
     }
@@ -218,6 +235,7 @@ export class BatchWriter {
         {
           onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay),
           signal: this.signal,
+          uncounted: (error) => this.throttle.lowered(error),
           beforeSleep: () => this.leave(),
           afterSleep: async () => {
             await this.semaphore.acquire();
@@ -227,11 +245,15 @@ export class BatchWriter {
       );
       const durationMs = performance.now() - start;
       this.latency.record(durationMs);
+      this.throttle.succeeded();
       return { ok: true, prepared, attempts, durationMs };
     } catch (error) {
       const durationMs = performance.now() - start;
       this.latency.record(durationMs);
       const attempts = error instanceof AttemptsError ? error.attempts : 1;
+      if (error instanceof AttemptsError && error.interrupted) {
+        return { ok: false, interrupted: true, result: interruptedResult(prepared.item.key, error.cause, attempts, durationMs) };
+      }
       const cause = error instanceof AttemptsError ? error.cause : error;
       if (classifyError(cause) === 'fatal') this.fatal ??= asError(cause);
       return { ok: false, result: failedResult(prepared.item.key, errorCode(cause), asError(cause), attempts, durationMs, prepared) };
@@ -243,6 +265,10 @@ export class BatchWriter {
   /** Commits the rows of the values that reached disk, in one transaction with the watermark. */
   private async commit(settled: Settled[], options: SubmitOptions): Promise<BatchOutcome> {
     if (this.fatal) return this.abandon(settled, this.fatal);
+    // Batches commit in input order: once one holds an interrupted item, no later one may commit,
+    // or the watermark would pass over it.
+    if (settled.some((entry) => !entry.ok && entry.interrupted)) this.halted = true;
+    if (this.halted) return this.leaveForResume(settled);
     const { watermark = null, beforeCommit } = options;
     const rows: IndexRow[] = [];
     for (const entry of settled) {
@@ -273,10 +299,14 @@ export class BatchWriter {
           });
         },
         this.retry,
-        { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay) },
+        { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal },
       );
       return this.tally(results);
     } catch (error) {
+      if (error instanceof AttemptsError && error.interrupted) {
+        this.halted = true;
+        return this.leaveForResume(settled);
+      }
       const attempts = error instanceof AttemptsError ? error.attempts : 1;
       const cause = error instanceof AttemptsError ? error.cause : error;
       if (classifyError(cause) === 'fatal') {
@@ -341,6 +371,11 @@ export class BatchWriter {
     return { results: settled.map((entry) => (entry.ok ? abortedResult(entry.prepared.item.key, fatal) : entry.result)), committed: false };
   }
 
+  /** Not committed, and not failed either: the whole batch is left for `--resume`. */
+  private leaveForResume(settled: Settled[]): BatchOutcome {
+    return { results: settled.map((entry) => (entry.ok ? interruptedResult(entry.prepared.item.key, null, 0, entry.durationMs) : entry.result)), committed: false };
+  }
+
   private conflictResult(prepared: Prepared, durationMs: number, attempts = 1): ItemResult {
     const { key } = prepared.item;
     if (this.onConflict === 'skip') {
@@ -373,6 +408,12 @@ function failedResult(key: string, code: string, error: Error, attempts: number,
 function abortedResult(key: string, fatal: Error): ItemResult {
   const error = new BwriteError('E_ABORTED', `not stored: the run stopped because the store failed (${fatal.message})`, { cause: fatal });
   return failedResult(key, 'E_ABORTED', error, 0, 0);
+}
+
+function interruptedResult(key: string, cause: unknown, attempts: number, durationMs: number): ItemResult {
+  const why = cause ? ` while retrying ${errorCode(cause)}` : '';
+  const error = new BwriteError('E_INTERRUPTED', `not stored: the run was interrupted${why}; --resume imports it`, { cause });
+  return failedResult(key, 'E_INTERRUPTED', error, attempts, durationMs);
 }
 
 function asError(value: unknown): Error {

@@ -136,15 +136,18 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     if (shouldStop()) break;
     let batch: RunItem[] = [];
     let batchBytes = 0;
+    // lastLine is where the watermark may go: the last line batched or failed for good.
     let lastLine = 0;
     let lastEnd = 0;
+    let lastSeen = 0;
     let flushedLine = 0;
     let records = 0;
     // Records read since the last flush that never reach the writer: counted with the next batch.
     let aside = { read: 0, skipped: 0, failed: 0 };
 
     const flush = async (): Promise<void> => {
-      if (lastLine === flushedLine) return;
+      const advanced = lastLine !== flushedLine;
+      if (!advanced && aside.read === 0) return;
       const items = batch;
       const alsoCounted = aside;
       batch = [];
@@ -155,7 +158,8 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         counters.written += items.length;
         return;
       }
-      const watermark: Watermark = { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records };
+      // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
+      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records } : null;
       const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit: (results) => recordItemFailures(results, items, fail) });
       outstanding.push(submitted.done.then((outcome) => account(outcome, counters)));
       await submitted.admitted;
@@ -171,12 +175,13 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       } catch (error) {
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
+        // The watermark stays before it: once the file is whole (a download completed in place),
+        // --resume reads on from there.
         counters.read++;
         counters.failed++;
         aside.read++;
         aside.failed++;
-        lastLine++;
-        fail({ source: input.name, line: lastLine, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
+        fail({ source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
         break;
       }
       if (next === STOPPED || next.done) {
@@ -185,6 +190,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       }
       for (const event of next.value) {
         if (shouldStop()) break reading;
+        lastSeen = event.line;
         if (event.unterminated && options.onIncompleteLastLine) {
           options.onIncompleteLastLine(input.name, event.line);
           continue;

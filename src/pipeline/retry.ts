@@ -20,32 +20,41 @@ export interface RetryHooks {
   /** Called around each backoff sleep, e.g. to give a concurrency permit back meanwhile. */
   beforeSleep?: () => void;
   afterSleep?: () => Promise<void>;
-  /** Once aborted (a SIGINT/SIGTERM), no further attempt is made: the last error stands. */
+  /** Once aborted (a SIGINT/SIGTERM), no further attempt is made: the error is `interrupted`. */
   signal?: AbortSignal;
+  /** True for an error the caller has adapted to (fewer writes in flight): it does not use up a retry. */
+  uncounted?: (error: unknown) => boolean;
 }
 
 /** The error of the last attempt, with how many attempts were made. */
 export class AttemptsError extends Error {
   readonly attempts: number;
-  constructor(cause: unknown, attempts: number) {
+  /** A transient error whose retries the signal cut short: the item neither succeeded nor failed. */
+  readonly interrupted: boolean;
+  constructor(cause: unknown, attempts: number, interrupted = false) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.attempts = attempts;
+    this.interrupted = interrupted;
   }
 }
 
 /** Runs `operation`, retrying transient errors with backoff; never retries anything else. */
 export async function withRetry<T>(operation: () => T | Promise<T>, policy: RetryPolicy, hooks: RetryHooks = {}): Promise<{ value: T; attempts: number }> {
+  let counted = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return { value: await operation(), attempts: attempt };
     } catch (error) {
-      if (attempt > policy.retries || classifyError(error) !== 'transient' || hooks.signal?.aborted) throw new AttemptsError(error, attempt);
-      const delay = backoffDelay(policy, attempt);
+      if (classifyError(error) !== 'transient') throw new AttemptsError(error, attempt);
+      if (!hooks.uncounted?.(error)) counted++;
+      if (counted > policy.retries) throw new AttemptsError(error, attempt);
+      if (hooks.signal?.aborted) throw new AttemptsError(error, attempt, true);
+      const delay = backoffDelay(policy, Math.max(1, counted));
       hooks.onRetry?.(error, attempt, delay);
       hooks.beforeSleep?.();
       await sleep(delay, hooks.signal);
       await hooks.afterSleep?.();
-      if (hooks.signal?.aborted) throw new AttemptsError(error, attempt);
+      if (hooks.signal?.aborted) throw new AttemptsError(error, attempt, true);
     }
   }
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { scanBlobs, scanTemp } from './scan.js';
+import { isSetAside, restoreSetAside, setAsidePath } from './set-aside.js';
 import type { Store } from './store.js';
 import { repairTypeTotals } from './totals.js';
 
@@ -13,6 +14,8 @@ export interface GcReport {
   sparedBlobs: number;
   /** The running totals `stats` shows disagreed with the items and were counted again. */
   recountedTotals: boolean;
+  /** Blobs an interrupted gc had set aside in tmp/, put back before anything else. */
+  restoredBlobs: number;
 }
 
 // File times come from a coarse kernel clock that may lag the process clock by a tick.
@@ -27,9 +30,11 @@ const CLOCK_SLACK_MS = 50;
  */
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
   const dryRun = Boolean(options.dryRun);
+  // First, so that no blob an index row names is judged missing or its copy removed as temporary.
+  const restoredBlobs = dryRun ? 0 : restoreSetAside(store.layout);
   const cutoff = Math.min(Date.now(), ...store.runs.liveStarts()) - CLOCK_SLACK_MS;
   const referenced = new Set(store.index.db.prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL`).pluck().all() as string[]);
-  const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false };
+  const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
 
   for (const blob of scanBlobs(store.layout).blobs) {
     if (referenced.has(blob.digest)) continue;
@@ -45,7 +50,8 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
     report.freedBytes += blob.size;
   }
   for (const file of scanTemp(store.layout)) {
-    if (file.mtimeMs >= cutoff) continue;
+    // A blob another gc, running now, is re-checking: never a temporary file to remove.
+    if (file.mtimeMs >= cutoff || isSetAside(file.path)) continue;
     if (!dryRun) fs.rmSync(file.path, { force: true });
     report.removedTempFiles++;
     report.freedBytes += file.size;
@@ -54,16 +60,30 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   return report;
 }
 
-/** Moves the blob into tmp/, then deletes it unless it was touched after the cutoff. */
+/**
+ * Moves the blob into tmp/, then deletes it unless it was touched after the cutoff. Killed in
+ * between, the blob waits in tmp/ under a name that says its digest: the next gc or import puts
+ * it back (restoreSetAside), so it is never lost. Another process may put it back meanwhile.
+ */
 function removeAside(store: Store, blobFile: string, cutoff: number): boolean {
-  const aside = path.join(store.layout.tmp, `gc-${path.basename(blobFile)}.${process.pid}`);
+  const aside = setAsidePath(store.layout, path.basename(blobFile));
   try {
     fs.renameSync(blobFile, aside);
   } catch {
     return false;
   }
-  if (fs.lstatSync(aside).mtimeMs >= cutoff) {
-    fs.renameSync(aside, blobFile);
+  let mtimeMs: number;
+  try {
+    mtimeMs = fs.lstatSync(aside).mtimeMs;
+  } catch {
+    return false;
+  }
+  if (mtimeMs >= cutoff) {
+    try {
+      fs.renameSync(aside, blobFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
     return false;
   }
   fs.rmSync(aside, { force: true });

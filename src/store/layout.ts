@@ -58,15 +58,18 @@ export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean
       throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
     }
   }
-  for (const dir of [layout.root, layout.blobs, layout.tmp, layout.failures]) {
-    ensurePrivateDir(dir, layout);
-  }
+  // index.db right after the root: a process killed in between leaves an empty directory or a
+  // store, never a non-empty directory without index.db, which would be refused as not a store.
+  ensurePrivateDir(layout.root, layout);
   if (!fs.existsSync(layout.indexDb)) {
     try {
       fs.closeSync(fs.openSync(layout.indexDb, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, FILE_MODE));
     } catch (error) {
       throw storeError(layout, error);
     }
+  }
+  for (const dir of [layout.blobs, layout.tmp, layout.failures]) {
+    ensurePrivateDir(dir, layout);
   }
 }
 

@@ -9,7 +9,8 @@
  *    validated 64-hex digest, also when the digest is read back from the index.
  * 3. An import registers its run before it writes any blob. `gc` spares every blob modified
  *    after the start of the oldest live import (or its own start), and re-checks a blob after
- *    moving it aside, so it never deletes what a running import is about to refer to.
+ *    moving it aside, so it never deletes what a running import is about to refer to. A blob
+ *    set aside keeps its digest in its name; gc and import put any such leftover back first.
  * 4. A batch's rows and its source's resume watermark commit in one transaction, and batches
  *    commit in input order: the watermark is always a gap-free prefix of the input.
  */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { blobPath, isDigest } from './layout.js';
 import { scanBlobs, scanTemp } from './scan.js';
+import { setAsideDigests } from './set-aside.js';
 import type { ItemEntry } from './index-db.js';
 import type { Store } from './store.js';
 import { runningTypeTotals, TotalsTally, type TypeCounts } from './totals.js';
@@ -35,12 +36,13 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
   const referenced = new Set<string>();
   let items = 0;
   const counted = new TotalsTally();
+  const setAside = setAsideDigests(store.layout);
   // One read transaction: the running totals compared are of the items read.
   const running = store.index.db.transaction(() => {
     for (const entry of store.index.iterateItems()) {
       items++;
       counted.add({ size: entry.size, type: entry.type, inline: entry.inline !== null });
-      checkEntry(store, entry, deep, problems, referenced);
+      checkEntry(store, entry, deep, problems, referenced, setAside);
     }
     return runningTypeTotals(store.index.db);
   })();
@@ -69,7 +71,7 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
 }
 
 /** One index row: its value is there with its recorded size (deep: and hashes to its digest). */
-function checkEntry(store: Store, entry: ItemEntry, deep: boolean, problems: VerifyProblem[], referenced: Set<string>): void {
+function checkEntry(store: Store, entry: ItemEntry, deep: boolean, problems: VerifyProblem[], referenced: Set<string>, setAside: Set<string>): void {
   if (!isDigest(entry.sha256)) {
     problems.push({ kind: 'bad-digest', key: entry.key, path: null, message: `key '${entry.key}': recorded digest is not a SHA-256 hex string` });
     return;
@@ -85,7 +87,8 @@ function checkEntry(store: Store, entry: ItemEntry, deep: boolean, problems: Ver
   try {
     stat = fs.lstatSync(file);
   } catch {
-    problems.push({ kind: 'missing', key: entry.key, path: file, message: `key '${entry.key}': blob ${entry.sha256} is missing` });
+    const hint = setAside.has(entry.sha256) ? ` (an interrupted gc left it in tmp/: 'bwrite gc' puts it back)` : '';
+    problems.push({ kind: 'missing', key: entry.key, path: file, message: `key '${entry.key}': blob ${entry.sha256} is missing${hint}` });
     return;
   }
   if (!stat.isFile()) problems.push({ kind: 'missing', key: entry.key, path: file, message: `key '${entry.key}': blob ${entry.sha256} is not a regular file` });

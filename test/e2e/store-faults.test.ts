@@ -162,24 +162,24 @@ describe('real resource limits', () => {
   }
 
   if (process.platform === 'linux') {
-    it('a low open-file limit (ulimit -n 64) under --concurrency 100 loses no record and prints no stack trace', async () => {
+    it('a low open-file limit (ulimit -n 40) under --concurrency 64 stores every record: the writer lowers its concurrency on EMFILE instead of failing items', async () => {
       const work = await tempDir();
       const store = join(work, 'store');
-      const many = await writeText(join(work, 'many.ndjson'), ndjson(4000, (i) => ({ id: `m${pad(i)}`, n: i })));
-      const args = ['import', '--store', store, '--json', '--inline-max', '0', '--concurrency', '100', '--retries', '10', '--retry-delay', '10', '--retry-max-delay', '200', many];
+      const many = await writeText(join(work, 'many.ndjson'), ndjson(5000, (i) => ({ id: `m${pad(i)}`, n: i })));
+      const clean = join(work, 'clean');
+      await importOk(clean, ['--inline-max', '0', many]);
+      // Default retries: adapting must not depend on a generous retry budget.
+      const args = ['import', '--store', store, '--json', '--inline-max', '0', '--concurrency', '64', many];
 
-      const run = await startBwriteAfter('ulimit -n 64', args, { cwd: work, timeoutMs: 60_000 }).result;
+      const run = await startBwriteAfter('ulimit -n 40', args, { cwd: work, timeoutMs: 60_000 }).result;
 
       expectNoStackTrace(run.stderr, describeRun(args, run));
-      expect([0, 1], describeRun(args, run)).toContain(run.code);
+      expect(run.code, describeRun(args, run)).toBe(0);
       const summary = parseSummary(args, run);
-      expectAccountedFor(summary);
-      const failures = await failuresOf(summary, work);
-      // Any failure is a transient EMFILE that outlasted its retries, listed for `bwrite retry`.
-      for (const failure of failures) expect(failure).toMatchObject({ code: 'EMFILE', attempts: 11 });
-      const stored = await exportLines(store);
-      expect(stored.length + failures.length, 'every record stored or listed').toBe(4000);
-      await expectVerifies(store, 'after the EMFILE run');
+      expect(summary).toMatchObject({ status: 'ok', read: 5000, written: 5000, failed: 0 });
+      expect(summary.retries, 'the limit was really met').toBeGreaterThan(0);
+      expectSameExport(await exportText(store), await exportText(clean), 'the import under ulimit -n 40');
+      await expectVerifies(store, 'after the EMFILE run', true);
     }, 60_000);
   }
 });

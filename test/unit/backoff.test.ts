@@ -38,6 +38,19 @@ describe('withRetry', () => {
     expect(op.calls()).toBe(4);
   });
 
+  it('does not count an error the caller adapted to (uncounted) against the retries', async () => {
+    const op = failing('EMFILE', 6);
+    await expect(withRetry(op.run, fast, { uncounted: () => op.calls() <= 4 })).resolves.toEqual({ value: 'done', attempts: 7 });
+  });
+
+  it('marks a transient error whose retries an aborted signal cut short as interrupted', async () => {
+    const controller = new AbortController();
+    const op = failing('EAGAIN', 10);
+    const running = withRetry(op.run, { retries: 50, baseDelayMs: 10_000, maxDelayMs: 10_000 }, { signal: controller.signal });
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ interrupted: true, attempts: 1 });
+  });
+
   it.each(['EACCES', 'ENOSPC', 'E_PARSE'])('never retries %s', async (code) => {
     const op = failing(code, 10);
     await expect(withRetry(op.run, fast)).rejects.toMatchObject({ attempts: 1 });

@@ -70,6 +70,25 @@ describe('BatchWriter', () => {
     expect(store.index.getItem('k0')).toBeUndefined();
   });
 
+  it('lowers its concurrency on EMFILE without using up retries, keeps stats() consistent, and stores every item', async () => {
+    const store = await freshStore(new FaultInjector([{ point: 'blob', code: 'EMFILE', rate: 0.2 }], 3));
+    const writer = new BatchWriter(store, { maxConcurrent: 16, inlineMax: 0, retry: { retries: 5, baseDelayMs: 1, maxDelayMs: 2 } });
+    let lowest = 16;
+    const sampler = setInterval(() => {
+      const { inFlight, availablePermits, maxConcurrent } = writer.stats();
+      expect(maxConcurrent).toBe(16);
+      expect(inFlight + availablePermits).toBeLessThanOrEqual(maxConcurrent);
+      lowest = Math.min(lowest, inFlight + availablePermits);
+    }, 0);
+    const results = await writer.writeBatch(items(1500));
+    clearInterval(sampler);
+    expect(results.filter((r) => r.failed)).toEqual([]);
+    expect(lowest, 'fewer permits were handed out after EMFILE').toBeLessThan(16);
+    const { inFlight, availablePermits } = writer.stats();
+    expect(inFlight).toBe(0);
+    expect(availablePermits).toBeGreaterThanOrEqual(1);
+  });
+
   it('writeOne rejects with the item error and stores nothing for it', async () => {
     const store = await freshStore();
     const writer = new BatchWriter(store);

@@ -27,6 +27,25 @@ describe('Semaphore', () => {
     expect(semaphore.available).toBe(3);
   });
 
+  it('shrinks while permits are out by keeping releases back, and grows by waking waiters', async () => {
+    const semaphore = new Semaphore(4);
+    for (let i = 0; i < 4; i++) await semaphore.acquire();
+    semaphore.resize(1);
+    let woken = 0;
+    const waiter = semaphore.acquire().then(() => woken++);
+    for (let i = 0; i < 3; i++) semaphore.release();
+    await Promise.resolve();
+    expect(woken, 'three releases only bring the holders down to the new size').toBe(0);
+    semaphore.release();
+    await waiter;
+    expect(woken).toBe(1);
+    expect(semaphore.available).toBe(0);
+    const more = [semaphore.acquire(), semaphore.acquire()];
+    semaphore.resize(3);
+    await Promise.all(more);
+    expect({ size: semaphore.size, available: semaphore.available, waiting: semaphore.waiting }).toEqual({ size: 3, available: 0, waiting: 0 });
+  });
+
   it('rejects a size that is not a positive integer', () => {
     expect(() => new Semaphore(0)).toThrow(RangeError);
     expect(() => new Semaphore(1.5)).toThrow(RangeError);

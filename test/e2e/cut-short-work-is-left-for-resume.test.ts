@@ -1,0 +1,82 @@
+// Work a run could not finish — retries cut short by a signal, a gzip that ends too soon — is
+// neither stored nor failed for good: --resume reads it again and ends with the clean store.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gzip, ndjson, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
+import { describeRun, importJson, importOk, parseSummary } from '../helpers/store.js';
+import { expectAccountedFor, expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, failuresOf, pad } from '../helpers/robustness.js';
+
+const RECORDS = 3000;
+let dir: string;
+let file: string;
+let reference: string;
+
+beforeAll(async () => {
+  dir = await tempDir('bwrite-cut-short-');
+  file = await writeText(join(dir, 'm.ndjson'), ndjson(RECORDS, (i) => ({ id: `m${pad(i)}`, n: i, s: 'v'.repeat(i % 17) })));
+  const store = join(dir, 'reference');
+  await importOk(store, [file]);
+  reference = await exportText(store);
+});
+
+describe('a signal during retry backoffs', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s while items sleep between EAGAIN retries ends with exit %i, nothing failed, and --resume gives exactly the clean store', async (signal, code) => {
+    const store = join(dir, `store-${signal}`);
+    const options = ['--inline-max', '0', '-b', '100'];
+    const args = ['import', '--store', store, '--json', '--progress', 'none', '--resume', ...options, '--retry-delay', '1500', '--retry-max-delay', '1500', '--retries', '50', file];
+    const running = startBwrite(args, { cwd: dir, env: { BWRITE_FAULTS: 'blob:EAGAIN:0.3', BWRITE_FAULTS_SEED: '1' } });
+    await sleep(4000);
+    running.child.kill(signal);
+    const run = await running.result;
+
+    expect(run.code, describeRun(args, run)).toBe(code);
+    expectOnlyBwriteLines(run.stderr, describeRun(args, run));
+    const summary = parseSummary(args, run);
+    expect(summary.status).toBe('interrupted');
+    expect(summary.retries, 'items were in backoff when the signal came').toBeGreaterThan(0);
+    expect(summary.failed, 'an item whose retries were cut short is not a failure').toBe(0);
+    expect(await failuresOf(summary, dir)).toEqual([]);
+    expect(summary.written).toBeLessThan(RECORDS);
+    await expectVerifies(store, `after ${signal}`);
+
+    const resumed = await importJson(store, ['--resume', ...options, file], { cwd: dir });
+    expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(0);
+    expectAccountedFor(resumed.summary);
+    expect(resumed.summary.skipped, 'the watermark covers exactly what the interrupted run committed').toBe(summary.written);
+    expectSameExport(await exportText(store), reference, `interrupted by ${signal} in backoff, then resumed`);
+    await expectVerifies(store, `after ${signal} and --resume`, true);
+  }, 60_000);
+});
+
+describe('a gzip file that ends too soon', () => {
+  it('fails one E_READ item (exit 1) without moving the watermark past it, so once the file is completed in place --resume stores every record', async () => {
+    const work = await tempDir();
+    const store = join(work, 'store');
+    const lines = 5000;
+    const full = gzip(ndjson(lines, (i) => ({ id: `z${pad(i)}`, n: i, text: `record ${i} of ${lines}` })));
+    const cleanStore = join(work, 'clean');
+    const fullFile = await writeText(join(work, 'full.ndjson.gz'), full);
+    await importOk(cleanStore, [fullFile]);
+    const clean = await exportText(cleanStore);
+    const growing = await writeText(join(work, 'z.ndjson.gz'), full.subarray(0, Math.floor(full.length / 2)));
+
+    const partial = await importJson(store, ['--resume', growing], { cwd: work });
+    expect(partial.run.code, describeRun(partial.args, partial.run)).toBe(1);
+    expect(partial.summary).toMatchObject({ status: 'partial', failed: 1 });
+    const [failure] = await failuresOf(partial.summary, work);
+    expect(failure).toMatchObject({ code: 'E_READ', raw: null, line: partial.summary.written + 1 });
+    expect(partial.summary.written).toBeGreaterThan(0);
+
+    // Completed in place: same inode, the same first bytes, the rest appended.
+    await writeFile(growing, await readFile(fullFile));
+    const resumed = await importJson(store, ['--resume', growing], { cwd: work });
+    expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(0);
+    expect(resumed.summary).toMatchObject({ status: 'ok', read: lines, skipped: partial.summary.written, written: lines - partial.summary.written, failed: 0 });
+    expectSameExport(await exportText(store), clean, 'a truncated gzip completed in place, then resumed');
+    await expectVerifies(store, 'after the completed gzip was resumed', true);
+  });
+});
