@@ -38,7 +38,7 @@ describe('a gc killed between setting a blob aside and putting it back loses not
 
     const gc = await runBwrite(['gc', '--store', store]);
     expect(gc.code, describeRun(['gc'], gc)).toBe(0);
-    expect(gc.stdout).toContain('put back 1 blobs an interrupted gc had left in tmp/');
+    expect(gc.stdout).toContain('put back 1 blob an interrupted gc had left in tmp/');
     expect(gc.stdout).toMatch(/^removed 0 blobs and 0 temporary files/m);
     expect(await exists(blob)).toBe(true);
     expect(await exists(aside)).toBe(false);
