@@ -9,7 +9,9 @@ import { drained } from './drain.js';
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
 
 const FINGERPRINT_BYTES = 4096;
-const READ_CHUNK = 256 * 1024;
+// 1 MiB reads: 1 MB values then mostly lie inside one read instead of being stitched from four
+// (200 × 1 MB: 1.52 s → 1.0–1.26 s); 1 KB records cost the same (2.6–2.7 s per 100k), 20 MB more RSS.
+const READ_CHUNK = 1024 * 1024;
 
 /** One input: a file or standard input, gzip or not, read as a stream of (decompressed) bytes. */
 export interface InputSource {
