@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { binPath, linesOf, startBwrite, startCommand, tempDir, writeText, type RunResult } from '../helpers/cli.js';
+import { tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, exportValues, getValue, importJson, parseSummary, readFailures } from '../helpers/store.js';
-import { expectOnlyBwriteLines } from '../helpers/robustness.js';
+import { expectOnlyBwriteLines, runMeasured } from '../helpers/robustness.js';
 
 describe('a bad CSV row fails once, at the line where it starts, and the rows after it are read', () => {
   it('a multi-line quoted field over --max-record-size fails E_RECORD_TOO_LARGE at its first line; every later row is stored', async () => {
@@ -101,34 +100,6 @@ describe('a lone CR ends a CSV line too', () => {
   });
 });
 
-/** Runs `bwrite ARGS -` under /usr/bin/time (when there is one), feeding it `parts` through a pipe. */
-async function runMeasured(args: string[], parts: Iterable<string | Buffer>): Promise<{ run: RunResult; stderr: string; rssMiB: number | null }> {
-  const timeBin = '/usr/bin/time';
-  const measured = existsSync(timeBin);
-  const options = { keepStdinOpen: true, timeoutMs: 60_000 };
-  const running = measured ? startCommand(timeBin, ['-f', 'bwrite-test-maxrss-kb=%M', process.execPath, binPath, ...args], options) : startBwrite(args, options);
-  const stdin = running.child.stdin!;
-  for (const part of parts) {
-    // Wait for the pipe to drain, but never past the child's end; no listener is left behind.
-    await new Promise<void>((resolve) => {
-      if (stdin.destroyed || stdin.write(part)) return resolve();
-      const done = () => {
-        stdin.off('drain', done);
-        stdin.off('close', done);
-        resolve();
-      };
-      stdin.on('drain', done);
-      stdin.on('close', done);
-    });
-  }
-  stdin.end();
-  const run = await running.result;
-  const rss = /bwrite-test-maxrss-kb=(\d+)/.exec(run.stderr);
-  const stderr = linesOf(run.stderr)
-    .filter((line) => !line.startsWith('bwrite-test-maxrss-kb=') && !line.startsWith('Command exited with non-zero status'))
-    .join('\n');
-  return { run, stderr, rssMiB: rss ? Number(rss[1]) / 1024 : null };
-}
 
 function* repeated(head: string, piece: Buffer, times: number, tail: string): Generator<string | Buffer> {
   yield head;

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { binPath, linesOf, ndjson, runBwrite, startBwrite, tempDir, writeText, type RunningBwrite } from '../helpers/cli.js';
+import { linesOf, ndjson, runBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, getValue, importJson } from '../helpers/store.js';
-import { expectAccountedFor, expectOnlyBwriteLines, failuresOf, seededRandom, startCommand, treeOf } from '../helpers/robustness.js';
+import { expectAccountedFor, expectOnlyBwriteLines, failuresOf, runMeasured, seededRandom, treeOf } from '../helpers/robustness.js';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const bytes = (...parts: (string | number[] | Buffer)[]) =>
@@ -386,38 +386,14 @@ describe('a 200 MB single line through standard input', () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
     const importArgs = ['import', '--store', store, '--json', '--source-name', 'huge', '-'];
-    const timeBin = '/usr/bin/time';
-    const measured = existsSync(timeBin);
-    const running: RunningBwrite = measured
-      ? startCommand(timeBin, ['-f', 'bwrite-test-maxrss-kb=%M', process.execPath, binPath, ...importArgs], { keepStdinOpen: true, timeoutMs: 60_000 })
-      : startBwrite(importArgs, { keepStdinOpen: true, timeoutMs: 60_000 });
-    const stdin = running.child.stdin!;
-    // Wait for the pipe to drain, but never past the child's end (a crash must fail the test, not hang it).
-    const write = (chunk: string | Buffer) =>
-      new Promise<void>((resolve) => {
-        if (stdin.destroyed || stdin.write(chunk)) return resolve();
-        stdin.once('drain', () => resolve());
-        stdin.once('close', () => resolve());
-      });
     const mib = Buffer.alloc(1024 * 1024, 'a');
-    await write('{"id":"before"}\n{"id":"huge","s":"');
-    for (let i = 0; i < 200; i++) await write(mib);
-    await write('"}\n{"id":"after"}\n');
-    stdin.end();
-    const run = await running.result;
+    const parts = ['{"id":"before"}\n{"id":"huge","s":"', ...Array.from({ length: 200 }, () => mib), '"}\n{"id":"after"}\n'];
+    const { run, stderr, rssMiB } = await runMeasured(importArgs, parts);
 
-    const rss = /bwrite-test-maxrss-kb=(\d+)/.exec(run.stderr);
-    // What /usr/bin/time adds to stderr is not bwrite's output.
-    const stderr = linesOf(run.stderr)
-      .filter((line) => !line.startsWith('bwrite-test-maxrss-kb=') && !line.startsWith('Command exited with non-zero status'))
-      .join('\n');
     expect(run.code, describeRun(importArgs, { ...run, stderr })).toBe(1);
     expectOnlyBwriteLines(stderr);
     expect(stderr).toMatch(/^bwrite: huge:2: E_RECORD_TOO_LARGE/m);
     expect(await exportLines(store)).toEqual(['{"id":"after"}', '{"id":"before"}']);
-    if (measured) {
-      expect(rss, run.stderr).not.toBeNull();
-      expect(Number(rss![1]) / 1024, 'peak RSS in MiB').toBeLessThan(300);
-    }
+    if (rssMiB !== null) expect(rssMiB, 'peak RSS in MiB').toBeLessThan(300);
   }, 90_000);
 });

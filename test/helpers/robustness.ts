@@ -1,9 +1,10 @@
 // Helpers for the robustness tests: seeded randomness, waiting on a running process, store checks
 // that every crash, fault and hostile-input test repeats, and running bwrite under a shell setup.
+import { existsSync } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { binPath, linesOf, runBwrite, sleep, startCommand, type RunningBwrite, type RunOptions } from './cli.js';
+import { binPath, linesOf, runBwrite, sleep, startBwrite, startCommand, type RunningBwrite, type RunOptions, type RunResult } from './cli.js';
 
 export { startCommand };
 import { describeRun, readFailures, type Failure, type Summary } from './store.js';
@@ -114,4 +115,36 @@ export async function treeOf(dir: string): Promise<string[]> {
 /** Zero-padded ids sort the same as numbers, so export order is easy to predict. */
 export function pad(i: number, width = 6): string {
   return String(i).padStart(width, '0');
+}
+
+/**
+ * Runs `bwrite ARGS -` under /usr/bin/time (when there is one), feeding it `parts` through a pipe.
+ * `stderr` is bwrite's own (what time adds is taken out); `rssMiB` is its peak RSS, or null unmeasured.
+ */
+export async function runMeasured(args: string[], parts: Iterable<string | Buffer>): Promise<{ run: RunResult; stderr: string; rssMiB: number | null }> {
+  const timeBin = '/usr/bin/time';
+  const measured = existsSync(timeBin);
+  const options = { keepStdinOpen: true, timeoutMs: 60_000 };
+  const running = measured ? startCommand(timeBin, ['-f', 'bwrite-test-maxrss-kb=%M', process.execPath, binPath, ...args], options) : startBwrite(args, options);
+  const stdin = running.child.stdin!;
+  for (const part of parts) {
+    // Wait for the pipe to drain, but never past the child's end; no listener is left behind.
+    await new Promise<void>((resolve) => {
+      if (stdin.destroyed || stdin.write(part)) return resolve();
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.on('drain', done);
+      stdin.on('close', done);
+    });
+  }
+  stdin.end();
+  const run = await running.result;
+  const rss = /bwrite-test-maxrss-kb=(\d+)/.exec(run.stderr);
+  const stderr = linesOf(run.stderr)
+    .filter((line) => !line.startsWith('bwrite-test-maxrss-kb=') && !line.startsWith('Command exited with non-zero status'))
+    .join('\n');
+  return { run, stderr, rssMiB: rss ? Number(rss[1]) / 1024 : null };
 }
