@@ -2,85 +2,29 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
-import type { ConflictMode, IndexRow, NewerGuard, RowOutcome, Watermark } from '../store/index-db.js';
+import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
 import { keyProblem, typeProblem } from '../store/keys.js';
 import { itemProblem } from './item-check.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { FdThrottle } from './fd-throttle.js';
 import { Semaphore } from './semaphore.js';
+import {
+  abortedResult,
+  asError,
+  failedResult,
+  interruptedResult,
+  truncate,
+  type BatchOutcome,
+  type BatchWriterOptions,
+  type ItemResult,
+  type SubmitOptions,
+  type SubmittedBatch,
+  type WriteItem,
+  type WriterStats,
+} from './batch-items.js';
 
-export interface WriteItem {
-  key: string;
-  value: string | Uint8Array;
-  type?: string;
-  source?: string | null;
-  line?: number | null;
-  /** The value's SHA-256 when the caller has it already (hashing then stays off the write path). */
-  sha256?: string;
-  /** Under `replace`: keep the stored value if it is newer than this record (see NewerGuard). */
-  unlessNewer?: NewerGuard;
-}
-
-export type ItemOutcome = 'written' | 'skipped' | 'failed';
-
-/** A failed item is a value, not an exception: the same shape as a success. */
-export interface ItemResult {
-  key: string;
-  outcome: ItemOutcome;
-  failed: boolean;
-  sha256: string | null;
-  size: number;
-  attempts: number;
-  durationMs: number;
-  code?: string;
-  error?: Error;
-}
-
-export interface BatchOutcome {
-  results: ItemResult[];
-  /** False when the run was aborted before this batch committed: none of it is stored. */
-  committed: boolean;
-}
-
-export interface SubmitOptions {
-  /** How far the batch's source is stored once it commits; saved in the same transaction. */
-  watermark?: Watermark | null;
-  /** Sees every result just before the batch commits, e.g. to record failures durably first. */
-  beforeCommit?: (results: ItemResult[]) => void;
-  /** Records of the batch's lines that never reached the writer (bad records, --resume skips), for the run's history. */
-  alsoCounted?: { read: number; skipped: number; failed: number };
-}
-
-export interface SubmittedBatch {
-  /** Resolves once every item of the batch holds or held a permit: the writer has taken it in. */
-  admitted: Promise<void>;
-  done: Promise<BatchOutcome>;
-}
-
-export interface BatchWriterOptions {
-  /** The most value writes in flight at once, across all batches. */
-  maxConcurrent?: number;
-  /** Values of at most this many bytes are kept inside the index instead of a blob file. */
-  inlineMax?: number;
-  onConflict?: ConflictMode;
-  retry?: Partial<RetryPolicy>;
-  runId?: string;
-  type?: string;
-  onRetry?: (error: unknown, retry: number, delayMs: number) => void;
-  /**
-   * Aborting it (a signal) stops retries. An item whose retries it cut short is neither stored nor
-   * failed: its batch and every later one do not commit (`committed: false`), so the input's
-   * watermark stays before them and `--resume` reads them again.
-   */
-  signal?: AbortSignal;
-}
-
-export interface WriterStats {
-  maxConcurrent: number;
-  availablePermits: number;
-  inFlight: number;
-}
+export type { BatchOutcome, BatchWriterOptions, ItemOutcome, ItemResult, SubmitOptions, SubmittedBatch, WriteItem, WriterStats } from './batch-items.js';
 
 export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_INLINE_MAX = 16 * 1024;
@@ -401,25 +345,3 @@ export class BatchWriter {
   }
 }
 
-function failedResult(key: string, code: string, error: Error, attempts: number, durationMs: number, prepared?: Prepared): ItemResult {
-  return { key, outcome: 'failed', failed: true, sha256: prepared?.sha256 ?? null, size: prepared?.bytes.length ?? 0, attempts, durationMs, code, error };
-}
-
-function abortedResult(key: string, fatal: Error): ItemResult {
-  const error = new BwriteError('E_ABORTED', `not stored: the run stopped because the store failed (${fatal.message})`, { cause: fatal });
-  return failedResult(key, 'E_ABORTED', error, 0, 0);
-}
-
-function interruptedResult(key: string, cause: unknown, attempts: number, durationMs: number): ItemResult {
-  const why = cause ? ` while retrying ${errorCode(cause)}` : '';
-  const error = new BwriteError('E_INTERRUPTED', `not stored: the run was interrupted${why}; --resume imports it`, { cause });
-  return failedResult(key, 'E_INTERRUPTED', error, attempts, durationMs);
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
-
-function truncate(text: string, max = 80): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
