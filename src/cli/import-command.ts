@@ -91,7 +91,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const signals = trapSignals(controller);
   let shown = 0;
   const onFailure = (entry: FailureEntry) => {
-    if (shown++ < MAX_ERRORS_SHOWN) output.error(`${entry.source}:${entry.line ?? '-'}: ${entry.code}: ${entry.error}`, { prefix: 'bwrite: ' });
+    // A system error's message already starts with its code ("EACCES: permission denied…"): say it once.
+    const sentence = entry.error.startsWith(`${entry.code}: `) ? entry.error.slice(entry.code.length + 2) : entry.error;
+    if (shown++ < MAX_ERRORS_SHOWN) output.error(`${entry.source}:${entry.line ?? '-'}: ${entry.code}: ${sentence}`, { prefix: 'bwrite: ' });
   };
   const opened: InputSource[] = [];
   const progress = await startProgress(options.quiet ? 'none' : options.progress, output, () => ({ sources: opened, writer }));
