@@ -64,6 +64,7 @@ export interface Watermark {
 export type RowOutcome = 'written' | 'skipped' | 'conflict';
 
 const BUSY_TIMEOUT_MS = 5000;
+const PAGE_SIZE = 16 * 1024;
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
@@ -80,6 +81,10 @@ export class IndexDb {
   constructor(dbPath: string, options: { durable?: boolean } = {}) {
     this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
     fs.chmodSync(dbPath, FILE_MODE);
+    // 16 KiB pages for a new index (an existing one keeps its own: the pragma is then a no-op).
+    // 100k × 1 KB inline values: 2.96–3.08 s with SQLite's 4 KiB pages, 2.30–2.58 s with 16 KiB;
+    // replacing them all 3.0 → 2.45 s; the first stats scan 0.87 → 0.68 s.
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.durable ? 'FULL' : 'NORMAL'}`);
     this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { fixture, linesOf, ndjson, runBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { blobFiles, describeRun, exportLines, exportValues, getValue, importJson, importOk, sha256, statsJson, walk } from '../helpers/store.js';
 
@@ -109,5 +110,33 @@ describe('the store is private to its owner', () => {
       .filter((e) => (e.stat.isDirectory() ? (e.stat.mode & 0o777) !== 0o700 : (e.stat.mode & 0o777) !== 0o600))
       .map((e) => `${e.rel} ${(e.stat.mode & 0o777).toString(8)}`);
     expect(wrong).toEqual([]);
+  });
+});
+
+describe('the index', () => {
+  it('is SQLite in WAL mode with 16 KiB pages when new, and an index made with 4 KiB pages keeps working as it is', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    await importOk(store, [fixture('people.ndjson')]);
+    const fresh = new Database(join(store, 'index.db'), { readonly: true });
+    expect([fresh.pragma('journal_mode', { simple: true }), fresh.pragma('page_size', { simple: true })]).toEqual(['wal', 16384]);
+    fresh.close();
+
+    // An index from before: 4 KiB pages (VACUUM outside WAL mode rewrites it with the page size asked for).
+    const old = join(dir, 'old');
+    await runBwrite(['import', '--store', old, '-q', fixture('people.ndjson')]);
+    const db = new Database(join(old, 'index.db'));
+    db.pragma('journal_mode = DELETE');
+    db.pragma('page_size = 4096');
+    db.exec('VACUUM');
+    db.pragma('journal_mode = WAL');
+    db.close();
+    const more = await writeText(join(dir, 'more.ndjson'), ndjson(50, (i) => ({ id: `m${i}` })));
+    await importOk(old, [more]);
+    const after = new Database(join(old, 'index.db'), { readonly: true });
+    expect(after.pragma('page_size', { simple: true })).toBe(4096);
+    after.close();
+    expect((await runBwrite(['verify', '--deep', '--store', old])).code).toBe(0);
+    expect(await exportLines(old)).toHaveLength(70);
   });
 });
