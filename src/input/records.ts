@@ -64,16 +64,13 @@ export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Keys the value (its bytes already final) and turns it into a record or a failure. `exact`
- * gives the record with unsafe numbers as their source text; it is called at most once, and only
- * when a key field needs it.
+ * gives the record with unsafe numbers as their source text; it is called only when a key field
+ * holds such a number (once per such field), so the common path never re-parses.
  */
 export function keyedEvent(line: number, end: number, record: Record<string, unknown>, value: Buffer, deriveKey: KeyDeriver, exact?: () => unknown): ReadEvent {
   let sha256: string | undefined;
   const digest = () => (sha256 ??= createHash('sha256').update(value).digest('hex'));
-  let exactRecord: unknown;
-  let parsedExact = false;
-  const exactOnce = exact && (() => (parsedExact ? exactRecord : ((parsedExact = true), (exactRecord = exact()))));
-  const derived = deriveKey(record, { line, sha256: digest, exactRecord: exactOnce });
+  const derived = deriveKey(record, { line, sha256: digest, exactRecord: exact });
   if ('code' in derived) return { kind: 'failure', line, end, code: derived.code, message: derived.message, key: null, record, raw: value.toString('utf8') };
   return { kind: 'record', line, end, key: derived.key, value, sha256: digest() };
 }
