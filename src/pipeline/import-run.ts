@@ -144,6 +144,13 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     let records = 0;
     // Records read since the last flush that never reach the writer: counted with the next batch.
     let aside = { read: 0, skipped: 0, failed: 0 };
+    /** A record read that the writer never sees: skipped by --resume, or failed in the reader. */
+    const countAside = (outcome: 'skipped' | 'failed') => {
+      counters.read++;
+      counters[outcome]++;
+      aside.read++;
+      aside[outcome]++;
+    };
 
     const flush = async (): Promise<void> => {
       const advanced = lastLine !== flushedLine;
@@ -177,10 +184,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         // this input is one failure, and the run goes on with the next input.
         // The watermark stays before it: once the file is whole (a download completed in place),
         // --resume reads on from there.
-        counters.read++;
-        counters.failed++;
-        aside.read++;
-        aside.failed++;
+        countAside('failed');
         fail({ source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
         break;
       }
@@ -195,24 +199,20 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           options.onIncompleteLastLine(input.name, event.line);
           continue;
         }
-        counters.read++;
         if (event.line <= input.resumeAfterLine) {
-          counters.skipped++;
-          aside.read++;
-          aside.skipped++;
+          countAside('skipped');
           continue;
         }
         records++;
         if (event.kind === 'failure') {
-          counters.failed++;
-          aside.read++;
-          aside.failed++;
+          countAside('failed');
           fail(failureEntry(input.name, event));
           // Not left for later (no --resume), but kept behind the watermark all the same.
           if (event.unterminated) continue;
           lastLine = event.line;
           lastEnd = event.end;
         } else {
+          counters.read++;
           lastLine = event.line;
           lastEnd = event.end;
           const { origin } = event;
