@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../pipeline/batch-writer.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../input/records.js';
 import type { ImportOptions } from './import-command.js';
-import type { Output } from './output.js';
+import { withoutControlCharacters, type Output } from './output.js';
 import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -27,7 +27,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   const program = new Command('bwrite')
     .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
     .version(version, '-V, --version', 'print the version')
-    .configureOutput({ outputError: (text, write) => write(`bwrite: ${oneLine(text.trimEnd())} (see 'bwrite --help')\n`) })
+    .configureOutput({ outputError: (text, write) => write(`bwrite: ${withoutControlCharacters(text.trimEnd())} (see 'bwrite --help')\n`) })
     .exitOverride();
   program.addHelpText('after', IMPORT_EXAMPLES);
 
@@ -116,9 +116,4 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
 
   return program;
-}
-
-/** Commander quotes the bad value: a line end in it (`--type $'a\nb'`) must not split the error line. */
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
