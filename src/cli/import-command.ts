@@ -5,7 +5,7 @@ import { readCsv } from '../input/csv-reader.js';
 import { readFailures } from '../input/failures-reader.js';
 import { compileKey } from '../input/key.js';
 import { readNdjson } from '../input/ndjson-reader.js';
-import { DEFAULT_MAX_RECORD_BYTES, type ReadEvent } from '../input/records.js';
+import type { ReadEvent } from '../input/records.js';
 import { checkInput, fingerprintOf, openSource, type InputFormat, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { fixture, linesOf, ndjson, runBwrite, tempDir, writeText } from '../helpers/cli.js';
-import { blobFiles, describeRun, exportLines, exportValues, getValue, importJson, importOk, sha256, statsJson, walk } from '../helpers/store.js';
+import { blobFiles, describeRun, exportLines, exportValues, getValue, importOk, sha256, statsJson, walk } from '../helpers/store.js';
 
 describe('blobs are content-addressed', () => {
   it('puts every value under blobs/xx/<sha256> with --inline-max 0, bytes hashing to the name', async () => {
