@@ -36,7 +36,8 @@ const QUOTE_SEEN = 3;
  * spreadsheets use: a quote opens a quoted field only at the start of a field, and inside one
  * line ends are data. `\n`, `\r\n` and a lone `\r` all end a line. A record over the limit is
  * never buffered whole: its bytes are dropped as they arrive while its end is still sought, so
- * an unclosed quote or a 1 GB field costs a scan, not memory. Blank lines are skipped.
+ * an unclosed quote or a 1 GB field costs a scan, not memory. Blank lines are skipped. Records
+ * are copies: a chunk's buffer may be reused once the next chunk is pushed.
  */
 export class CsvRecordSplitter {
   private readonly delimiter: Buffer;
@@ -152,7 +153,7 @@ export class CsvRecordSplitter {
     const size = this.partBytes + (to - from);
     const oversize = this.oversize || size > this.options.maxRecordBytes;
     let bytes: Buffer | null = null;
-    if (!oversize) bytes = this.parts.length === 0 ? chunk.subarray(from, to) : Buffer.concat([...this.parts, chunk.subarray(from, to)], size);
+    if (!oversize) bytes = this.parts.length === 0 ? Buffer.from(chunk.subarray(from, to)) : Buffer.concat([...this.parts, chunk.subarray(from, to)], size);
     const line = this.recordLine;
     this.parts = [];
     this.partBytes = 0;
@@ -172,7 +173,7 @@ export class CsvRecordSplitter {
       this.oversize = true;
       this.parts = [];
     } else {
-      this.parts.push(chunk.subarray(from));
+      this.parts.push(Buffer.from(chunk.subarray(from)));
     }
   }
 }

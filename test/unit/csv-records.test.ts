@@ -26,6 +26,20 @@ describe('CsvRecordSplitter', () => {
     expect(whole.at(-1)?.unterminated).toBe(true);
   });
 
+  it('keeps no view of a chunk: the reader may reuse its buffer for the next read', () => {
+    const text = 'id,v\r\n1,"spans\nchunks"\r2,held\r\n3,last';
+    const splitter = new CsvRecordSplitter({ delimiter: ',', quoting: true, maxRecordBytes: 100 });
+    const reused = Buffer.alloc(5);
+    const out: CsvRecord[] = [];
+    for (let at = 0; at < text.length; at += reused.length) {
+      const n = reused.write(text.slice(at, at + reused.length));
+      out.push(...splitter.push(reused.subarray(0, n)));
+      reused.fill(0x23);
+    }
+    out.push(...splitter.finish());
+    expect(out.map((r) => r.bytes?.toString())).toEqual(['id,v', '1,"spans\nchunks"', '2,held', '3,last']);
+  });
+
   it('ends a record at a lone CR, and moves its end past the LF of a CRLF split across chunks', () => {
     expect(shape(split(['id,v\r1,a\r', '\n2,b\r']))).toEqual([
       [1, 'id,v', 5],

@@ -33,6 +33,20 @@ describe('readLines', () => {
     expect(texts(found.slice(1))).toEqual(['ok']);
     expect(found[1]!.line).toBe(2);
   });
+  it('keeps no view of a chunk: the reader may reuse its buffer for the next read', async () => {
+    const text = 'first\nsecond spans\r\nthree chunks and more\nlast';
+    const reused = Buffer.alloc(7);
+    async function* overwritten() {
+      for (let at = 0; at < text.length; at += reused.length) {
+        const n = reused.write(text.slice(at, at + reused.length));
+        yield reused.subarray(0, n);
+        reused.fill(0x23);
+      }
+    }
+    const found: RawLine[] = [];
+    for await (const batch of readLines(overwritten(), 100)) found.push(...batch);
+    expect(texts(found)).toEqual(['first', 'second spans', 'three chunks and more', 'last']);
+  });
 });
 
 describe('decodeUtf8', () => {
