@@ -12,6 +12,7 @@ import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
 import { restoreSetAside } from '../store/set-aside.js';
+import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
@@ -72,6 +73,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (store) restoreSetAside(store.layout);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   store?.runs.register({ runId, command, startedAt, sources });
+  const checkpoints = store ? new BackgroundCheckpoints(store.index, Boolean(options.durable)) : null;
 
   const controller = new AbortController();
   // Every write sleeping in backoff listens for the signal: there may be --concurrency of them.
@@ -119,6 +121,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
     progress.stop();
     signals.release();
     failures?.close();
+    await checkpoints?.stop();
   }
   if (shown > MAX_ERRORS_SHOWN) output.error(`${shown - MAX_ERRORS_SHOWN === 1 ? '1 more failed item is' : `${shown - MAX_ERRORS_SHOWN} more failed items are`} listed in ${failures?.written ?? 'the failures file'}`, { prefix: 'bwrite: ' });
 

@@ -1,0 +1,61 @@
+import { Worker } from 'node:worker_threads';
+import type { IndexDb } from './index-db.js';
+
+/** Imports shorter than this never start the worker: they would only wait for it to start and stop. */
+const START_AFTER_MS = 500;
+const INTERVAL_MS = 5;
+/** While the worker copies the log, the writer checkpoints itself only past this many pages (64 MiB at 16 KiB). */
+const WRITER_CHECKPOINT_PAGES = 4096;
+const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
+
+/**
+ * Copies the index's write-ahead log into the database from a second connection on a worker
+ * thread, so that a long import's inserts and the copying run on two cores. 100k × 1 KB inline
+ * values: 2.06 → 1.88 s (medians of 7 interleaved runs); 2M: 36.1 → 22.7 s (one run each), the
+ * log at most 78 MB; 10 MB more peak RSS. The import's own connection still
+ * checkpoints, less often: only a writer that finds the log fully copied starts it again from the
+ * beginning, which keeps the log from growing without bound. Only an optimisation: if the worker
+ * fails, nothing changes but speed.
+ */
+export class BackgroundCheckpoints {
+  private worker: Worker | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly index: IndexDb,
+    private readonly durable: boolean,
+  ) {
+    this.timer = setTimeout(() => this.start(), START_AFTER_MS);
+    this.timer.unref();
+  }
+
+  private start(): void {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+        workerData: { dbPath: this.index.db.name, synchronous: this.durable ? 'FULL' : 'NORMAL', intervalMs: INTERVAL_MS },
+      });
+    } catch {
+      return;
+    }
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('error', () => undefined);
+    worker.unref();
+    this.worker = worker;
+    this.index.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
+  }
+
+  /** Stops the worker, if it started, and waits for its connection to close. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    // Otherwise the process could end while waiting, with only the unreferenced worker left.
+    worker.ref();
+    worker.postMessage('stop');
+    await this.exited;
+    this.index.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_CHECKPOINT_PAGES}`);
+  }
+}
