@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { RecordErrorCode } from '../errors.js';
+import { sha256Hex } from '../sha256.js';
 import type { KeyDeriver } from './key.js';
 import { decodeLossy } from './line-reader.js';
 
@@ -69,7 +69,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
  */
 export function keyedEvent(line: number, end: number, record: Record<string, unknown>, value: Buffer, deriveKey: KeyDeriver, exact?: () => unknown): ReadEvent {
   let sha256: string | undefined;
-  const digest = () => (sha256 ??= createHash('sha256').update(value).digest('hex'));
+  const digest = () => (sha256 ??= sha256Hex(value));
   const derived = deriveKey(record, { line, sha256: digest, exactRecord: exact });
   if ('code' in derived) return { kind: 'failure', line, end, code: derived.code, message: derived.message, key: null, record, raw: value.toString('utf8') };
   return { kind: 'record', line, end, key: derived.key, value, sha256: digest() };

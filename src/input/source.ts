@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
+import { sha256Hex } from '../sha256.js';
 import { drained } from './drain.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
@@ -80,7 +80,7 @@ export async function openSource(spec: string, options: { sourceName?: string } 
     dev: stat.dev,
     ino: stat.ino,
     gzip,
-    fingerprint: sha256(head),
+    fingerprint: sha256Hex(head),
     fingerprintLen: head.length,
     bytesRead: 0,
     chunks: (async function* () {})(),
@@ -122,7 +122,7 @@ export async function fingerprintOf(file: string, length: number): Promise<strin
   try {
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await fd.read(buffer, 0, length, 0);
-    return bytesRead === length ? sha256(buffer) : null;
+    return bytesRead === length ? sha256Hex(buffer) : null;
   } finally {
     await fd.close();
   }
@@ -296,6 +296,3 @@ function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
@@ -8,6 +7,7 @@ import { itemProblem } from './item-check.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { FdThrottle } from './fd-throttle.js';
+import { sha256Hex } from '../sha256.js';
 import { Semaphore } from './semaphore.js';
 import {
   abortedResult,
@@ -156,7 +156,7 @@ export class BatchWriter {
     if (problem) return { result: failedResult(String(item.key), problem.code, new BwriteError(problem.code, problem.message), 0, 0) };
     const value = item.value;
     const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    const sha256 = item.sha256 ?? createHash('sha256').update(bytes).digest('hex');
+    const sha256 = item.sha256 ?? sha256Hex(bytes);
     return { item, bytes, sha256, inline: bytes.length <= this.inlineMax };
   }
 

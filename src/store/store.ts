@@ -14,9 +14,9 @@
  * 4. A batch's rows and its source's resume watermark commit in one transaction, and batches
  *    commit in input order: the watermark is always a gap-free prefix of the input.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
+import { sha256Hex } from '../sha256.js';
 import { BlobStore } from './blob-store.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
@@ -64,7 +64,7 @@ export class Store {
       if (code === 'ELOOP') throw damaged(entry, `its blob ${entry.sha256} is a link, not a file`, error);
       throw error;
     }
-    if (bytes.length !== entry.size || createHash('sha256').update(bytes).digest('hex') !== entry.sha256) {
+    if (bytes.length !== entry.size || sha256Hex(bytes) !== entry.sha256) {
       throw damaged(entry, `its ${entry.inline ? 'inline copy' : 'blob'} does not match its recorded size and SHA-256 ${entry.sha256}`);
     }
     return bytes;

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { sha256Hex } from '../sha256.js';
 import { blobPath, isDigest } from './layout.js';
 import { scanBlobs, scanTemp } from './scan.js';
 import { setAsideDigests } from './set-aside.js';
@@ -51,7 +51,7 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
   const { blobs, strays } = scanBlobs(store.layout);
   if (deep) {
     for (const blob of blobs) {
-      if (sha256(store.blobs.readSync(blob.digest)) !== blob.digest) {
+      if (sha256Hex(store.blobs.readSync(blob.digest)) !== blob.digest) {
         problems.push({ kind: referenced.has(blob.digest) ? 'hash' : 'corrupt-blob', key: null, path: blob.path, message: `blob ${blob.digest} does not hash to its name` });
       }
     }
@@ -78,7 +78,7 @@ function checkEntry(store: Store, entry: ItemEntry, deep: boolean, problems: Ver
   }
   if (entry.inline) {
     if (entry.inline.length !== entry.size) problems.push({ kind: 'size', key: entry.key, path: null, message: `key '${entry.key}': inline value is ${entry.inline.length} bytes, recorded ${entry.size}` });
-    else if (deep && sha256(entry.inline) !== entry.sha256) problems.push({ kind: 'hash', key: entry.key, path: null, message: `key '${entry.key}': inline value does not hash to ${entry.sha256}` });
+    else if (deep && sha256Hex(entry.inline) !== entry.sha256) problems.push({ kind: 'hash', key: entry.key, path: null, message: `key '${entry.key}': inline value does not hash to ${entry.sha256}` });
     return;
   }
   referenced.add(entry.sha256);
@@ -113,6 +113,3 @@ function totalsProblems(counted: Map<string, TypeCounts>, running: Map<string, T
   return problems;
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
