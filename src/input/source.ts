@@ -168,7 +168,6 @@ async function* sniffAndDecode(stream: Readable, source: InputSource): AsyncGene
   yield* decodeIterable(rest(), source.gzip, source);
 }
 
-
 async function* decodeIterable(raw: AsyncIterable<Buffer>, gzip: boolean, source: InputSource): AsyncGenerator<Buffer> {
   if (!gzip) {
     for await (const chunk of raw) {
@@ -295,4 +294,3 @@ async function* inflate(raw: AsyncIterable<Buffer>, onRead: (bytes: number) => v
 function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
-
