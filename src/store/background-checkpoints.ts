@@ -1,8 +1,13 @@
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { IndexDb } from './index-db.js';
 
-/** Imports shorter than this never start the worker: they would only wait for it to start and stop. */
-const START_AFTER_MS = 500;
+/**
+ * The worker starts once the log has grown this much, looked at every CHECK_MS: short imports, and
+ * imports of values kept in blob files (whose rows are small), never wait for it to start and stop.
+ */
+const START_AT_LOG_BYTES = 8 * 1024 * 1024;
+const CHECK_MS = 250;
 const INTERVAL_MS = 5;
 /** While the worker copies the log, the writer checkpoints itself only past this many pages (64 MiB at 16 KiB). */
 const WRITER_CHECKPOINT_PAGES = 4096;
@@ -26,7 +31,11 @@ export class BackgroundCheckpoints {
     private readonly index: IndexDb,
     private readonly durable: boolean,
   ) {
-    this.timer = setTimeout(() => this.start(), START_AFTER_MS);
+    this.timer = setInterval(() => {
+      if (logBytes(index.db.name) < START_AT_LOG_BYTES) return;
+      clearInterval(this.timer);
+      this.start();
+    }, CHECK_MS);
     this.timer.unref();
   }
 
@@ -48,7 +57,7 @@ export class BackgroundCheckpoints {
 
   /** Stops the worker, if it started, and waits for its connection to close. */
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
+    clearInterval(this.timer);
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
@@ -57,5 +66,13 @@ export class BackgroundCheckpoints {
     worker.postMessage('stop');
     await this.exited;
     this.index.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_CHECKPOINT_PAGES}`);
+  }
+}
+
+function logBytes(dbPath: string): number {
+  try {
+    return fs.statSync(`${dbPath}-wal`).size;
+  } catch {
+    return 0;
   }
 }
