@@ -11,7 +11,6 @@ const CHECK_MS = 250;
 const INTERVAL_MS = 5;
 /** While the worker copies the log, the writer checkpoints itself only past this many pages (64 MiB at 16 KiB). */
 const WRITER_CHECKPOINT_PAGES = 4096;
-const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
 
 /**
  * Copies the index's write-ahead log into the database from a second connection on a worker
@@ -25,6 +24,8 @@ const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000;
 export class BackgroundCheckpoints {
   private worker: Worker | null = null;
   private exited: Promise<void> = Promise.resolve();
+  /** The writer's own threshold before the worker started, put back when it stops. */
+  private writerPages = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -52,6 +53,7 @@ export class BackgroundCheckpoints {
     worker.on('error', () => undefined);
     worker.unref();
     this.worker = worker;
+    this.writerPages = this.index.db.pragma('wal_autocheckpoint', { simple: true }) as number;
     this.index.db.pragma(`wal_autocheckpoint = ${WRITER_CHECKPOINT_PAGES}`);
   }
 
@@ -65,7 +67,7 @@ export class BackgroundCheckpoints {
     worker.ref();
     worker.postMessage('stop');
     await this.exited;
-    this.index.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_CHECKPOINT_PAGES}`);
+    this.index.db.pragma(`wal_autocheckpoint = ${this.writerPages}`);
   }
 }
 
