@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
 import { readFailures } from '../input/failures-reader.js';
 import { compileKey } from '../input/key.js';
+import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
 import type { ReadEvent } from '../input/records.js';
 import { checkInput, fingerprintOf, openSource, type InputFormat, type InputSource } from '../input/source.js';
@@ -100,15 +101,17 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const opened: InputSource[] = [];
   const progress = await startProgress(options.quiet ? 'none' : options.progress, output, () => ({ sources: opened, writer }));
 
+  const lineBuffers = new LineBuffers();
   let outcome;
   try {
-    outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry'), {
+    outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry', lineBuffers), {
       batchSize: options.batchSize,
       maxErrors: options.maxErrors ?? null,
       failures,
       signal: controller.signal,
       onFailure,
       onProgress: (counters) => progress.update(counters),
+      lineBuffers,
       onIncompleteLastLine: options.resume
         ? (source, line) => {
             if (!options.quiet) output.error(`${source}:${line}: the last line has no line end yet, so it may not be a whole record; left for the next --resume`, { prefix: 'bwrite: ' });
@@ -158,11 +161,12 @@ async function* openInputs(
   store: Store | null,
   opened: InputSource[],
   failuresFiles: boolean,
+  lineBuffers: LineBuffers,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
     const format = formats[i]!;
     let events: AsyncIterable<ReadEvent[]>;
     if (failuresFiles) events = readFailures(source.chunks, reader);

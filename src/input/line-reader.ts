@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import type { LineBuffers } from './line-buffers.js';
 /** One physical line of input, without its line end (`\n` or `\r\n`). */
 export interface RawLine {
   /** 1-based line number in the (decompressed) input. */
@@ -21,10 +22,11 @@ const CR = 0x0d;
  * Splits a byte stream into lines, a chunk's worth at a time. A line longer than `maxLineBytes`
  * is never buffered whole: its bytes are dropped as they arrive and it is reported by size.
  * A UTF-8 byte-order mark at the very start is dropped. Lines are copies: a chunk is not looked
- * at again once the next one is asked for, so its buffer may be reused for the next read.
+ * at again once the next one is asked for, so its buffer may be reused for the next read. With
+ * `buffers`, long lines are copied into buffers from there, which the caller gives back.
  */
-export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<RawLine[]> {
-  const carried = new LineStart();
+export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers?: LineBuffers): AsyncGenerator<RawLine[]> {
+  const carried = new LineStart(buffers);
   let partBytes = 0;
   let oversize = false;
   let line = 1;
@@ -91,13 +93,19 @@ const KEEP_START_BYTES = 4 * 1024 * 1024;
 
 /**
  * The start of a line begun in an earlier chunk, copied into one buffer used again line after
- * line, so that a long line costs one new buffer (its own), not one per piece. New large buffers
- * are paid for in page faults: with reused read buffers and this, 200 × 1 MB values take 28–35k
- * minor faults and 1.7–2.2 s of CPU, against 39–47k and 2.1–2.6 s with a new buffer per read.
+ * line, so that a long line costs one buffer (its own), not one per piece; with `buffers`, that
+ * one comes back too once its batch is written (see line-buffers.ts). New large buffers are paid
+ * for in page faults: 200 × 1 MB values took 39–47k minor faults with a new buffer per read,
+ * 28–35k with reused read buffers and this, and 9–12k with line buffers used again.
  */
 class LineStart {
   private buffer = EMPTY;
   private length = 0;
+  private readonly buffers: LineBuffers | undefined;
+
+  constructor(buffers: LineBuffers | undefined) {
+    this.buffers = buffers;
+  }
 
   append(bytes: Buffer): void {
     const needed = this.length + bytes.length;
@@ -112,7 +120,8 @@ class LineStart {
 
   /** The kept start followed by `rest`, as a buffer of its own; the start is then cleared. */
   take(rest: Buffer): Buffer {
-    const line = Buffer.allocUnsafe(this.length + rest.length);
+    const size = this.length + rest.length;
+    const line = this.buffers ? this.buffers.take(size) : Buffer.allocUnsafe(size);
     this.buffer.copy(line, 0, 0, this.length);
     rest.copy(line, this.length);
     this.clear();

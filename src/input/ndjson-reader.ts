@@ -9,7 +9,7 @@ import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type ReadEvent, ty
  * stands in the input (surrounding white space removed): numbers keep their exact digits.
  */
 export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
-  for await (const lines of readLines(chunks, options.maxRecordBytes)) {
+  for await (const lines of readLines(chunks, options.maxRecordBytes, options.lineBuffers)) {
     const events: ReadEvent[] = [];
     for (const { line, bytes, size, end, unterminated } of lines) {
       if (bytes === null) {

@@ -1,6 +1,7 @@
 import type { RecordErrorCode } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
 import type { KeyDeriver } from './key.js';
+import type { LineBuffers } from './line-buffers.js';
 import { decodeLossy } from './line-reader.js';
 
 /** A record ready to write: its key, and its value's bytes and digest. */
@@ -58,6 +59,8 @@ export interface ReaderOptions {
   runInfo?: (runId: string) => OriginRun | null;
   /** The largest record accepted, in bytes. */
   maxRecordBytes: number;
+  /** Where long lines are copied to (NDJSON); the import run gives each back once it is written. */
+  lineBuffers?: LineBuffers;
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;

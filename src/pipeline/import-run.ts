@@ -1,4 +1,5 @@
 import { unsafeNumbersAsStrings } from '../input/exact-numbers.js';
+import type { LineBuffers } from '../input/line-buffers.js';
 import type { FailureEvent, ReadEvent } from '../input/records.js';
 import { errorMessage } from '../errors.js';
 import type { Watermark } from '../store/index-db.js';
@@ -32,6 +33,8 @@ export interface ImportRunOptions {
    * stored cut short) now.
    */
   onIncompleteLastLine?: (source: string, line: number) => void;
+  /** The pool the readers copied long lines into: a batch's values go back once it is done. */
+  lineBuffers?: LineBuffers;
 }
 
 export interface RunCounters {
@@ -119,6 +122,9 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
   const state: { stoppedBy: RunOutcome['stoppedBy'] } = { stoppedBy: null };
   const outstanding: Promise<void>[] = [];
   const limit = writer ? outstandingLimit(writer, options.batchSize) : 0;
+  const giveBack = (items: RunItem[]) => {
+    if (options.lineBuffers) for (const item of items) options.lineBuffers.release(item.value);
+  };
 
   const fail = (entry: FailureEntry) => {
     options.failures?.write(entry);
@@ -163,12 +169,18 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       flushedLine = lastLine;
       if (!writer) {
         counters.written += items.length;
+        giveBack(items);
         return;
       }
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
       const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records } : null;
       const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit: (results) => recordItemFailures(results, items, fail) });
-      outstanding.push(submitted.done.then((outcome) => account(outcome, counters)));
+      outstanding.push(
+        submitted.done.then((outcome) => {
+          account(outcome, counters);
+          giveBack(items);
+        }),
+      );
       await submitted.admitted;
       while (outstanding.length > limit) await outstanding.shift();
     };

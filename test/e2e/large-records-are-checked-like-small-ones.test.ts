@@ -2,13 +2,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/cli.js';
-import { describeRun, getValue, importJson, readFailures } from '../helpers/store.js';
+import { expectVerifies } from '../helpers/robustness.js';
+import { describeRun, exportLines, getValue, importJson, readFailures } from '../helpers/store.js';
 
-// Lines of 64 KiB and more are checked without decoding their long strings (src/input/json-skeleton.ts):
+// Lines of 16 KiB and more are checked without decoding their long strings (src/input/json-skeleton.ts):
 // what a user sees must be exactly what the whole-line parse gives.
 const long = (seed: string, size = 100_000) => seed.repeat(Math.ceil(size / seed.length));
 
-describe('records of 64 KiB and more are stored and failed exactly like small ones', () => {
+describe('records of 16 KiB and more are stored and failed exactly like small ones', () => {
   it('stores large records byte for byte, and fails the bad ones alone with the whole-line parse’s code and message', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
@@ -61,5 +62,24 @@ describe('records of 64 KiB and more are stored and failed exactly like small on
       }
     }
     expect(byLine.get(14)?.code).toBe('E_INVALID_UTF8');
+  });
+});
+
+describe('long lines share a few buffers, taken back only once their batch is done', () => {
+  it('stores every value exactly when far more long lines pass than buffers are kept', async () => {
+    const dir = await tempDir();
+    // 240 distinct lines of ~40 KB in batches of 8: the buffers of the first batches are used again
+    // for later lines, so a buffer taken back before its value reached the store would show here.
+    const lines = Array.from({ length: 240 }, (_, i) => JSON.stringify({ id: `k${String(i).padStart(3, '0')}`, payload: long(`${i}-${'abcdefghij'[i % 10]}`, 40_000) }));
+    const file = join(dir, 'long.ndjson');
+    await writeFile(file, lines.join('\n') + '\n');
+    for (const inlineMax of ['0', '65536']) {
+      const store = join(dir, `store-${inlineMax}`);
+      const { run, summary, args } = await importJson(store, ['--progress', 'none', '--batch-size', '8', '--inline-max', inlineMax, file]);
+      expect(run.code, describeRun(args, run)).toBe(0);
+      expect(summary).toMatchObject({ read: 240, written: 240, failed: 0 });
+      expect(await exportLines(store), `--inline-max ${inlineMax}`).toEqual(lines);
+      await expectVerifies(store, `--inline-max ${inlineMax}`, true);
+    }
   });
 });

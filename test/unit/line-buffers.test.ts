@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { LineBuffers, POOLED_MIN_BYTES, sizeClass } from '../../src/input/line-buffers.js';
+
+describe('LineBuffers', () => {
+  it('lends a long line’s buffer again once it is given back, and not before', () => {
+    const pool = new LineBuffers();
+    const first = pool.take(100_000);
+    const second = pool.take(100_000);
+    expect(first.length).toBe(100_000);
+    expect(second.buffer).not.toBe(first.buffer);
+    pool.release(first.subarray(3, 50));
+    expect(pool.take(99_000).buffer).toBe(first.buffer);
+    expect(pool.take(100_000).buffer).not.toBe(second.buffer);
+  });
+
+  it('ignores a second release, and buffers it did not lend', () => {
+    const pool = new LineBuffers();
+    const lent = pool.take(200_000);
+    pool.release(lent);
+    pool.release(lent);
+    pool.release(Buffer.allocUnsafeSlow(200_000));
+    pool.release('a string value');
+    const a = pool.take(200_000);
+    const b = pool.take(200_000);
+    expect(a.buffer).toBe(lent.buffer);
+    expect(b.buffer).not.toBe(lent.buffer);
+  });
+
+  it('keeps short lines out of the pool, and keeps no more than its limit', () => {
+    const pool = new LineBuffers(300_000);
+    const short = pool.take(POOLED_MIN_BYTES - 1);
+    pool.release(short);
+    expect(pool.take(POOLED_MIN_BYTES - 1).buffer).not.toBe(short.buffer);
+    const [a, b] = [pool.take(200_000), pool.take(200_000)];
+    pool.release(a);
+    pool.release(b);
+    expect(pool.take(200_000).buffer).toBe(a.buffer);
+    expect(pool.take(200_000).buffer).not.toBe(b.buffer);
+  });
+});
+
+describe('sizeClass', () => {
+  it('rounds up by at most an eighth', () => {
+    for (const size of [16_384, 16_385, 65_535, 65_536, 1_048_726, 16_777_216, 16_777_217]) {
+      const capacity = sizeClass(size);
+      expect(capacity).toBeGreaterThanOrEqual(size);
+      expect(capacity).toBeLessThanOrEqual(size * 1.125);
+    }
+    expect(sizeClass(1_048_576)).toBe(1_048_576);
+    expect(sizeClass(1_048_577)).toBe(sizeClass(1_179_648));
+  });
+});
