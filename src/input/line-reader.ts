@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import type { LineBuffers } from './line-buffers.js';
+import { LineBuffers } from './line-buffers.js';
 /** One physical line of input, without its line end (`\n` or `\r\n`). */
 export interface RawLine {
   /** 1-based line number in the (decompressed) input. */
@@ -22,10 +22,10 @@ const CR = 0x0d;
  * Splits a byte stream into lines, a chunk's worth at a time. A line longer than `maxLineBytes`
  * is never buffered whole: its bytes are dropped as they arrive and it is reported by size.
  * A UTF-8 byte-order mark at the very start is dropped. Lines are copies: a chunk is not looked
- * at again once the next one is asked for, so its buffer may be reused for the next read. With
- * `buffers`, long lines are copied into buffers from there, which the caller gives back.
+ * at again once the next one is asked for, so its buffer may be reused for the next read. Long
+ * lines are copied into buffers from `buffers`, to which the caller may give them back.
  */
-export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers?: LineBuffers): AsyncGenerator<RawLine[]> {
+export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers = new LineBuffers()): AsyncGenerator<RawLine[]> {
   const carried = new LineStart(buffers);
   let partBytes = 0;
   let oversize = false;
@@ -88,49 +88,63 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
 }
 
 const EMPTY = Buffer.alloc(0);
-/** A start kept for reuse up to this size; a longer one is let go once its line is taken. */
-const KEEP_START_BYTES = 4 * 1024 * 1024;
 
 /**
- * The start of a line begun in an earlier chunk, copied into one buffer used again line after
- * line, so that a long line costs one buffer (its own), not one per piece; with `buffers`, that
- * one comes back too once its batch is written (see line-buffers.ts). New large buffers are paid
- * for in page faults: 200 × 1 MB values took 39–47k minor faults with a new buffer per read,
- * 28–35k with reused read buffers and this, and 9–12k with line buffers used again.
+ * A line as it is read, copied straight into the buffer it will be handed out in: a line begun in
+ * an earlier chunk is given a buffer as large as the last such line (lines of one input tend to
+ * be alike), so a long line is copied once, not once into a start buffer and again whole.
+ * Buffers come from `buffers`, which has them back once the line's batch is written (see
+ * line-buffers.ts); fresh memory is paid for in page faults: 200 × 1 MB values took 39–47k minor
+ * faults with a new buffer per read, 28–35k with reused read buffers, and 9–12k with line
+ * buffers used again.
  */
 class LineStart {
-  private buffer = EMPTY;
+  /** The line so far, at its start; its length is the room there is. */
+  private buffer: Buffer = EMPTY;
   private length = 0;
-  private readonly buffers: LineBuffers | undefined;
+  private lastSize = 0;
+  private readonly buffers: LineBuffers;
 
-  constructor(buffers: LineBuffers | undefined) {
+  constructor(buffers: LineBuffers) {
     this.buffers = buffers;
   }
 
   append(bytes: Buffer): void {
     const needed = this.length + bytes.length;
-    if (needed > this.buffer.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(needed, 2 * this.buffer.length, 64 * 1024));
-      this.buffer.copy(grown, 0, 0, this.length);
-      this.buffer = grown;
-    }
+    if (needed > this.buffer.length) this.grow(Math.max(needed, this.lastSize, 2 * this.buffer.length));
     bytes.copy(this.buffer, this.length);
     this.length = needed;
   }
 
-  /** The kept start followed by `rest`, as a buffer of its own; the start is then cleared. */
+  /** The line so far followed by `rest`, as a buffer of its own; the start is then cleared. */
   take(rest: Buffer): Buffer {
     const size = this.length + rest.length;
-    const line = this.buffers ? this.buffers.take(size) : Buffer.allocUnsafe(size);
-    this.buffer.copy(line, 0, 0, this.length);
-    rest.copy(line, this.length);
-    this.clear();
+    if (this.length === 0) {
+      const line = this.buffers.take(size);
+      rest.copy(line);
+      return line;
+    }
+    if (size > this.buffer.length) this.grow(size);
+    rest.copy(this.buffer, this.length);
+    const line = this.buffer.subarray(0, size);
+    this.lastSize = size;
+    this.buffer = EMPTY;
+    this.length = 0;
     return line;
   }
 
+  /** Drops the line so far (it was over the limit). */
   clear(): void {
+    if (this.buffer !== EMPTY) this.buffers.release(this.buffer);
+    this.buffer = EMPTY;
     this.length = 0;
-    if (this.buffer.length > KEEP_START_BYTES) this.buffer = EMPTY;
+  }
+
+  private grow(room: number): void {
+    const grown = this.buffers.take(room);
+    this.buffer.copy(grown, 0, 0, this.length);
+    if (this.buffer !== EMPTY) this.buffers.release(this.buffer);
+    this.buffer = grown;
   }
 }
 
