@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../../src/pipeline/batch-writer.js';
+import { SYNC_WRITE_MAX } from '../../src/store/blob-store.js';
 import { FaultInjector } from '../../src/store/faults.js';
 import { openStore, type Store } from '../../src/store/store.js';
 
@@ -22,6 +23,8 @@ async function freshStore(faults = FaultInjector.none()): Promise<Store> {
 }
 
 const items = (n: number, key = (i: number) => `k${i}`) => Array.from({ length: n }, (_, i) => ({ key: key(i), value: JSON.stringify({ i, pad: 'p'.repeat(i % 50) }) }));
+/** Values over SYNC_WRITE_MAX: their files are written asynchronously, up to the writer's permits at once. */
+const largeItems = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i, pad: 'p'.repeat(SYNC_WRITE_MAX + (i % 50)) }) }));
 
 describe('BatchWriter', () => {
   it('never has more writes in flight than its permits, and reaches that bound', async () => {
@@ -34,7 +37,7 @@ describe('BatchWriter', () => {
       expect(inFlight).toBeLessThanOrEqual(maxConcurrent);
       expect(availablePermits).toBeGreaterThanOrEqual(0);
     }, 0);
-    await writer.writeBatch(items(2000));
+    await writer.writeBatch(largeItems(400));
     clearInterval(sampler);
     expect(writer.peakInFlight).toBe(4);
     expect(seen).toBeLessThanOrEqual(4);
@@ -80,7 +83,7 @@ describe('BatchWriter', () => {
       expect(inFlight + availablePermits).toBeLessThanOrEqual(maxConcurrent);
       lowest = Math.min(lowest, inFlight + availablePermits);
     }, 0);
-    const results = await writer.writeBatch(items(1500));
+    const results = await writer.writeBatch(largeItems(600));
     clearInterval(sampler);
     expect(results.filter((r) => r.failed)).toEqual([]);
     expect(lowest, 'fewer permits were handed out after EMFILE').toBeLessThan(16);
