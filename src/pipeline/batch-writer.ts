@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
@@ -28,6 +29,7 @@ export type { BatchOutcome, BatchWriterOptions, ItemOutcome, ItemResult, SubmitO
 
 export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_INLINE_MAX = 16 * 1024;
+const TURN_EVERY_MS = 10;
 
 interface Prepared {
   item: WriteItem;
@@ -65,6 +67,7 @@ export class BatchWriter {
   private readonly signal?: AbortSignal;
   private inFlight = 0;
   private commitTail: Promise<unknown> = Promise.resolve();
+  private lastTurn = 0;
 
   constructor(store: Store, options: BatchWriterOptions = {}) {
     this.store = store;
@@ -148,6 +151,14 @@ export class BatchWriter {
       }
       await this.semaphore.acquire();
       settled.push(this.writeValue(prepared));
+      // Small blob files are written synchronously (SYNC_WRITE_MAX in blob-store.ts), so a permit
+      // can be taken and given back without the event loop turning: every TURN_EVERY_MS, admission
+      // waits for a turn, so that signals, progress and reads are never held up longer than that.
+      const now = performance.now();
+      if (now - this.lastTurn >= TURN_EVERY_MS) {
+        this.lastTurn = now;
+        await nextTurn();
+      }
     }
   }
 
