@@ -111,7 +111,9 @@ class LineStart {
 
   append(bytes: Buffer): void {
     const needed = this.length + bytes.length;
-    if (needed > this.buffer.length) this.grow(Math.max(needed, this.lastSize, 2 * this.buffer.length));
+    // As large as the last such line, but at most 8 × what there is yet: one huge line must not
+    // make every later short line hold a buffer of its size.
+    if (needed > this.buffer.length) this.grow(Math.max(needed, Math.min(this.lastSize, 8 * needed), 2 * this.buffer.length));
     bytes.copy(this.buffer, this.length);
     this.length = needed;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LineBuffers } from '../../src/input/line-buffers.js';
 import { decodeUtf8, readLines, type RawLine } from '../../src/input/line-reader.js';
 
 async function lines(chunks: string[] | Buffer[], max = 100): Promise<RawLine[]> {
@@ -46,6 +47,21 @@ describe('readLines', () => {
     const found: RawLine[] = [];
     for await (const batch of readLines(overwritten(), 100)) found.push(...batch);
     expect(texts(found)).toEqual(['first', 'second spans', 'three chunks and more', 'last']);
+  });
+});
+
+describe('readLines with line buffers', () => {
+  it('gives a line that spans chunks a buffer near its own size, even right after a huge one', async () => {
+    const huge = 'h'.repeat(300_000);
+    const short = 's'.repeat(2_000);
+    const text = Buffer.from(`${huge}\n${'x'.repeat(65_536 * 5 - huge.length - 1 - 1_000)}\n${short}\n`);
+    async function* chunked() {
+      for (let at = 0; at < text.length; at += 65_536) yield text.subarray(at, at + 65_536);
+    }
+    const found: RawLine[] = [];
+    for await (const batch of readLines(chunked(), 1_000_000, new LineBuffers())) found.push(...batch);
+    expect(texts(found)).toEqual([huge, 'x'.repeat(65_536 * 5 - huge.length - 1 - 1_000), short]);
+    expect(found[2]!.bytes!.buffer.byteLength, 'the short line begun 1,000 bytes before a chunk ends').toBeLessThan(64 * 1024);
   });
 });
 
