@@ -122,7 +122,6 @@ export async function importCommand(files: string[], options: ImportOptions, out
     // An interrupted read of standard input is abandoned, not awaited: let the process end.
     if (signals.received() && files.includes('-')) process.stdin.destroy();
     progress.stop();
-    signals.release();
     failures?.close();
     await checkpoints?.stop();
   }
@@ -140,6 +139,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
   // otherwise clean run still exits 2 (the --metrics-file value proved unusable), so cron notices.
   if (metricsProblem) output.error(metricsProblem, { prefix: 'bwrite: error: ' });
   const code = exitCode(report, outcome.stoppedBy, signals.received());
+  // Only now: a second signal while the run's history is saved and the index checkpointed still
+  // exits 130/143 at once, instead of killing the process with no exit code.
+  signals.release();
   return metricsProblem && code === 0 ? 2 : code;
 }
 
