@@ -139,9 +139,6 @@ export async function importCommand(files: string[], options: ImportOptions, out
   // otherwise clean run still exits 2 (the --metrics-file value proved unusable), so cron notices.
   if (metricsProblem) output.error(metricsProblem, { prefix: 'bwrite: error: ' });
   const code = exitCode(report, outcome.stoppedBy, signals.received());
-  // Only now: a second signal while the run's history is saved and the index checkpointed still
-  // exits 130/143 at once, instead of killing the process with no exit code.
-  signals.release();
   return metricsProblem && code === 0 ? 2 : code;
 }
 
@@ -262,8 +259,12 @@ function newRunId(now: number): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** First SIGINT/SIGTERM: stop reading and finish cleanly. A second one: leave at once. */
-function trapSignals(controller: AbortController): { release: () => void; received: () => NodeJS.Signals | null } {
+/**
+ * First SIGINT/SIGTERM: stop reading and finish cleanly. A second one: leave at once. The handlers
+ * stay for the life of the process: a second signal while the run's history is saved, or while
+ * the process winds down, still exits 130/143 instead of killing it with no exit code.
+ */
+function trapSignals(controller: AbortController): { received: () => NodeJS.Signals | null } {
   let received: NodeJS.Signals | null = null;
   const handler = (signal: NodeJS.Signals) => {
     if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -272,11 +273,5 @@ function trapSignals(controller: AbortController): { release: () => void; receiv
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-  return {
-    release: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-    received: () => received,
-  };
+  return { received: () => received };
 }
