@@ -76,7 +76,12 @@ export class BlobStore {
       }
       fs.renameSync(tmpPath, finalPath);
     } catch (error) {
-      fs.rmSync(tmpPath, { force: true });
+      // As in writeFresh: a failed clean-up must not hide the error that decides the retry.
+      try {
+        fs.rmSync(tmpPath, { force: true });
+      } catch {
+        // gc removes what is left in tmp/.
+      }
       throw error;
     }
     if (this.durable) this.dirtyDirs.add(dir);
