@@ -121,12 +121,12 @@ export class BatchWriter {
 
   /** Takes a batch in: returns once admitted is known, and when done (committed or not). */
   submit(items: readonly WriteItem[], options: SubmitOptions = {}): SubmittedBatch {
-    const settled: Promise<Settled>[] = [];
+    const settled: (Settled | Promise<Settled>)[] = [];
     const admitted = this.admit(items, settled);
     const previous = this.commitTail;
     const done = (async (): Promise<BatchOutcome> => {
       await admitted;
-      const values = await Promise.all(settled);
+      const values = settled.some((entry) => entry instanceof Promise) ? await Promise.all(settled) : (settled as Settled[]);
       await previous;
       return this.commit(values, options);
     })();
@@ -134,23 +134,32 @@ export class BatchWriter {
     return { admitted, done };
   }
 
-  private async admit(items: readonly WriteItem[], settled: Promise<Settled>[]): Promise<void> {
+  private async admit(items: readonly WriteItem[], settled: (Settled | Promise<Settled>)[]): Promise<void> {
+    const inlineAtOnce = this.onConflict === 'replace' && !this.store.faults.covers('blob');
     for (const item of items) {
       const prepared = this.prepare(item);
       if ('result' in prepared) {
-        settled.push(Promise.resolve({ ok: false, result: prepared.result }));
+        settled.push({ ok: false, result: prepared.result });
         continue;
       }
       if (this.fatal) {
-        settled.push(Promise.resolve({ ok: false, result: abortedResult(item.key, this.fatal) }));
+        settled.push({ ok: false, result: abortedResult(item.key, this.fatal) });
         continue;
       }
       if (this.halted) {
-        settled.push(Promise.resolve({ ok: false, interrupted: true, result: interruptedResult(item.key, null, 0, 0) }));
+        settled.push({ ok: false, interrupted: true, result: interruptedResult(item.key, null, 0, 0) });
         continue;
       }
-      await this.semaphore.acquire();
-      settled.push(this.writeValue(prepared));
+      if (prepared.inline && inlineAtOnce) {
+        // Nothing to write before the row commits, nothing to look up, nothing that can fail or be
+        // retried: no permit, no promise, and 0 ms in the latency histogram. 100k × 1 KB: the
+        // profile's garbage collection 277 → 116 ms, wall 2.13 → 1.83 s (medians of 10 pairs).
+        settled.push({ ok: true, prepared, attempts: 1, durationMs: 0 });
+        this.latency.record(0);
+      } else {
+        await this.semaphore.acquire();
+        settled.push(this.writeValue(prepared));
+      }
       // Small blob files are written synchronously (SYNC_WRITE_MAX in blob-store.ts), so a permit
       // can be taken and given back without the event loop turning: every TURN_EVERY_MS, admission
       // waits for a turn, so that signals, progress and reads are never held up longer than that.

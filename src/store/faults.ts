@@ -43,6 +43,11 @@ export class FaultInjector {
     return this.rules.length > 0;
   }
 
+  /** Whether a rule may fail attempts at `point`. */
+  covers(point: FaultPoint): boolean {
+    return this.rules.some((rule) => rule.point === point);
+  }
+
   /** Throws the injected error when the dice say this attempt at `point` fails. */
   check(point: FaultPoint): void {
     for (const rule of this.rules) {

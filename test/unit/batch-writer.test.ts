@@ -44,6 +44,25 @@ describe('BatchWriter', () => {
     expect(writer.stats()).toEqual({ maxConcurrent: 4, availablePermits: 4, inFlight: 0 });
   });
 
+  it('settles inline values without a write permit, unless a blob fault rule may fail them', async () => {
+    const plain = new BatchWriter(await freshStore(), { maxConcurrent: 2 });
+    const results = await plain.writeBatch(items(300));
+    expect(results.every((r) => r.outcome === 'written' && r.attempts === 1)).toBe(true);
+    expect(plain.peakInFlight).toBe(0);
+    expect(plain.latency.count).toBe(300);
+    expect(plain.store.index.getItem('k299')).toMatchObject({ key: 'k299', inline: Buffer.from(items(300)[299]!.value) });
+
+    // With BWRITE_FAULTS naming blob, each inline value is one attempt, as the contract says.
+    const faulty = new BatchWriter(await freshStore(new FaultInjector([{ point: 'blob', code: 'EAGAIN', rate: 0.5 }], 1)), {
+      maxConcurrent: 2,
+      retry: { retries: 20, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    const retried = await faulty.writeBatch(items(40));
+    expect(retried.every((r) => r.outcome === 'written')).toBe(true);
+    expect(faulty.totals.retries).toBeGreaterThan(0);
+    expect(faulty.peakInFlight).toBeGreaterThan(0);
+  });
+
   it('returns one result per item in input order, failures as values', async () => {
     const store = await freshStore();
     const writer = new BatchWriter(store, { maxConcurrent: 8, inlineMax: 0 });
