@@ -163,9 +163,9 @@ async function* openInputs(
   lineBuffers: LineBuffers,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
-    const source = await openSource(files[i]!, { sourceName: options.sourceName });
+    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, chunksStay: source.chunksStay };
     const format = formats[i]!;
     let events: AsyncIterable<ReadEvent[]>;
     if (failuresFiles) events = readFailures(source.chunks, reader);

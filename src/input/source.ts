@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
 import { drained } from './drain.js';
+import { LineBuffers } from './line-buffers.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
 
@@ -31,6 +32,8 @@ export interface InputSource {
   /** Raw bytes consumed so far (compressed bytes for gzip). */
   bytesRead: number;
   chunks: AsyncIterable<Buffer>;
+  /** The chunks are read into the given LineBuffers' read buffers (see ReaderOptions.chunksStay). */
+  chunksStay: boolean;
 }
 
 /** Format from the extension, under an optional `.gz`; null when the name says nothing. */
@@ -57,7 +60,7 @@ export function checkInput(spec: string): void {
   if (stat.isDirectory()) throw new BwriteError('E_INPUT', `cannot read input ${spec}: it is a directory`);
 }
 
-export async function openSource(spec: string, options: { sourceName?: string } = {}): Promise<InputSource> {
+export async function openSource(spec: string, options: { sourceName?: string; lineBuffers?: LineBuffers } = {}): Promise<InputSource> {
   if (spec === '-') return openStdin(options.sourceName);
   checkInput(spec);
   const fd = await fs.promises.open(spec, 'r');
@@ -84,30 +87,32 @@ export async function openSource(spec: string, options: { sourceName?: string } 
     fingerprintLen: head.length,
     bytesRead: 0,
     chunks: (async function* () {})(),
+    chunksStay: !gzip && options.lineBuffers !== undefined,
   };
   // zlib may hold on to what it is given, so gzip input gets a fresh buffer for every read.
-  source.chunks = gzip ? gunzipChunks(fs.createReadStream(spec, { highWaterMark: READ_CHUNK }), source) : decodeIterable(readReusing(spec), false, source);
+  source.chunks = gzip
+    ? gunzipChunks(fs.createReadStream(spec, { highWaterMark: READ_CHUNK }), source)
+    : decodeIterable(readReusing(spec, options.lineBuffers ?? new LineBuffers()), false, source);
   return source;
 }
 
 /**
- * A plain file's bytes in READ_CHUNK reads into two buffers used in turn, the next read already
- * under way while a chunk is handed out. A chunk is good only until the next one is asked for:
- * the readers copy what they keep. A fresh 1 MiB buffer per read costs page faults on every
+ * A plain file's bytes in READ_CHUNK reads into read buffers of `buffers`, the next read already
+ * under way while a chunk is handed out. A chunk's buffer is used again once the next chunk is
+ * asked for and every record lent from it is given back (see LineBuffers.readBuffer): readers
+ * that lend nothing copy what they keep. A fresh 1 MiB buffer per read costs page faults on every
  * chunk: reading and scanning 200 MB took 400–580 ms that way, 75–100 ms in reused buffers.
  */
-async function* readReusing(file: string): AsyncGenerator<Buffer> {
+async function* readReusing(file: string, buffers: LineBuffers): AsyncGenerator<Buffer> {
   const fd = await fs.promises.open(file, 'r');
-  const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)];
-  let turn = 0;
-  let pending = fd.read(buffers[0]!, 0, READ_CHUNK, null);
+  let pending = fd.read(buffers.readBuffer(READ_CHUNK), 0, READ_CHUNK, null);
   try {
     for (;;) {
       const { bytesRead, buffer } = await pending;
       if (bytesRead === 0) return;
-      turn ^= 1;
-      pending = fd.read(buffers[turn]!, 0, READ_CHUNK, null);
+      pending = fd.read(buffers.readBuffer(READ_CHUNK), 0, READ_CHUNK, null);
       yield buffer.subarray(0, bytesRead);
+      buffers.doneReading(buffer);
     }
   } finally {
     // A consumer that stops early leaves a read in flight: it ends before the file is closed.
@@ -141,6 +146,7 @@ function openStdin(sourceName: string | undefined): InputSource {
     fingerprintLen: 0,
     bytesRead: 0,
     chunks: (async function* () {})(),
+    chunksStay: false,
   };
   source.chunks = sniffAndDecode(process.stdin, source);
   return source;

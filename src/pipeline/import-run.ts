@@ -33,7 +33,7 @@ export interface ImportRunOptions {
    * stored cut short) now.
    */
   onIncompleteLastLine?: (source: string, line: number) => void;
-  /** The pool the readers copied long lines into: a batch's values go back once it is done. */
+  /** Where the readers keep lines: a batch's values go back once it is done, skipped ones at once. */
   lineBuffers?: LineBuffers;
 }
 
@@ -209,10 +209,12 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         lastSeen = event.line;
         if (event.unterminated && options.onIncompleteLastLine) {
           options.onIncompleteLastLine(input.name, event.line);
+          if (event.kind === 'record') options.lineBuffers?.release(event.value);
           continue;
         }
         if (event.line <= input.resumeAfterLine) {
           countAside('skipped');
+          if (event.kind === 'record') options.lineBuffers?.release(event.value);
           continue;
         }
         records++;

@@ -39,6 +39,39 @@ describe('LineBuffers', () => {
   });
 });
 
+describe('LineBuffers read buffers', () => {
+  it('reads into a buffer again only once the reader is past it and every view lent from it is back', () => {
+    const pool = new LineBuffers();
+    const chunk = pool.readBuffer(4096);
+    const [a, b] = [chunk.subarray(0, 10), chunk.subarray(10, 20)];
+    pool.lend(a);
+    pool.lend(b);
+    pool.lend(b);
+    pool.doneReading(chunk);
+    expect(pool.readBuffer(4096).buffer).not.toBe(chunk.buffer);
+    pool.release(a);
+    pool.release(a);
+    pool.release(chunk.subarray(10, 20));
+    expect(pool.readBuffer(4096).buffer).not.toBe(chunk.buffer);
+    pool.release(b);
+    expect(pool.readBuffer(4096).buffer).toBe(chunk.buffer);
+  });
+
+  it('waits for the reader too, and reads a buffer nothing was lent from again as soon as the reader is past it', () => {
+    const pool = new LineBuffers();
+    const first = pool.readBuffer(4096);
+    const view = first.subarray(5, 9);
+    pool.lend(view);
+    pool.release(view);
+    expect(pool.readBuffer(4096).buffer).not.toBe(first.buffer);
+    pool.doneReading(first);
+    pool.doneReading(first);
+    const again = pool.readBuffer(4096);
+    expect(again.buffer).toBe(first.buffer);
+    expect(pool.readBuffer(4096).buffer).not.toBe(first.buffer);
+  });
+});
+
 describe('sizeClass', () => {
   it('rounds up by at most an eighth', () => {
     for (const size of [16_384, 16_385, 65_535, 65_536, 1_048_726, 16_777_216, 16_777_217]) {
