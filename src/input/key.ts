@@ -17,7 +17,8 @@ export type KeyResult = { key: string } | { code: RecordErrorCode; message: stri
 /** Derives a record's key from `--key`: a field, a dotted path, or a `{field}` template. */
 export type KeyDeriver = (record: Record<string, unknown>, context: KeyContext) => KeyResult;
 
-type Part = { literal: string } | { path: string[]; name: string } | { special: '$hash' | '$line' };
+type FieldPart = { path: string[]; name: string };
+type Part = { literal: string } | FieldPart | { special: '$hash' | '$line' };
 
 /** Compiles a key spec once; throws a usage error for a malformed one. */
 export function compileKey(spec: string): KeyDeriver {
@@ -29,11 +30,11 @@ export function compileKey(spec: string): KeyDeriver {
       if ('literal' in part) key += part.literal;
       else if ('special' in part) key += part.special === '$hash' ? context.sha256() : String(context.line);
       else {
-        const value = lookup(record, part.path);
+        const value = fieldValue(record, part);
         if (value === undefined || value === null) return { code: 'E_KEY_MISSING', message: `the record has no key field '${part.name}'` };
         if (value === '') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is empty` };
         if (typeof value === 'object') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is an ${Array.isArray(value) ? 'array' : 'object'}, not a string or number` };
-        key += typeof value === 'number' && !Number.isSafeInteger(value) ? numberText(value, part.path, context) : String(value);
+        key += typeof value === 'number' && !Number.isSafeInteger(value) ? numberText(value, part, context) : String(value);
       }
     }
     const problem = keyProblem(key);
@@ -61,7 +62,7 @@ function parseTemplate(spec: string): Part[] {
   return parts;
 }
 
-function fieldPart(name: string): Part {
+function fieldPart(name: string): FieldPart {
   const path = name.split('.');
   if (path.some((segment) => segment === '')) throw new BwriteError('E_USAGE', `--key '${name}' is not a field name or dotted path`);
   return { path, name };
@@ -72,9 +73,20 @@ function fieldPart(name: string): Part {
  * digits, 1e400 stays 1e400 (not Infinity), 1.50 stays 1.50. Safe integers use their plain
  * decimal form (42.0 and 4.2e1 are 42), above.
  */
-function numberText(value: number, path: string[], context: KeyContext): string {
-  const exact = lookup(context.exactRecord?.(), path);
+function numberText(value: number, part: FieldPart, context: KeyContext): string {
+  const exact = fieldValue(context.exactRecord?.(), part);
   return typeof exact === 'string' ? exact : String(value);
+}
+
+/**
+ * A key field's value. A dotted name is first a field of that very name, as a CSV column
+ * `user.id` is, then a path into nested objects (`{"user": {"id": …}}`).
+ */
+function fieldValue(record: unknown, part: FieldPart): unknown {
+  if (part.path.length > 1 && record !== null && typeof record === 'object' && Object.prototype.hasOwnProperty.call(record, part.name)) {
+    return (record as Record<string, unknown>)[part.name];
+  }
+  return lookup(record, part.path);
 }
 
 /** Own properties only: a path never reaches into a prototype (`__proto__`, `constructor`). */

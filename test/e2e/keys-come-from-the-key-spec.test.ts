@@ -40,6 +40,20 @@ describe('keys come from the --key spec', () => {
     expect(map.get('u2')).toEqual({ user: { id: 'u2', name: 'Bo' }, event: 'logout' });
   });
 
+  it('takes a field whose own name has dots, such as a CSV column user.id, before a nested path', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const csv = await writeText(join(dir, 'users.csv'), 'user.id,name\nu1,Ann\nu2,Bo\n');
+    const json = await writeText(join(dir, 'both.ndjson'), '{"user.id":"flat","user":{"id":"nested"}}\n{"user":{"id":"u3"}}\n');
+
+    await importOk(store, ['--key', 'user.id', csv]);
+    await importOk(store, ['--key', 'order-{user.id}', json]);
+
+    const map = await exportMap(store);
+    expect([...map.keys()]).toEqual(['order-flat', 'order-u3', 'u1', 'u2']);
+    expect(map.get('u2')).toEqual({ 'user.id': 'u2', name: 'Bo' });
+  });
+
   it('fills a template such as sensor:{sensor}:{ts} from the record', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');

@@ -10,6 +10,8 @@ describe('compileKey', () => {
     ['user.id', { user: { id: 'u9' } }, 'u9'],
     ['sensor:{sensor}:{ts}', { sensor: 's1', ts: 1700 }, 'sensor:s1:1700'],
     ['{a.b}-{$line}', { a: { b: 'z' } }, 'z-7'],
+    ['user.id', { 'user.id': 'flat' }, 'flat'],
+    ['user.id', { 'user.id': 'flat', user: { id: 'nested' } }, 'flat'],
     ['h:{$hash}', {}, `h:${'ab'.repeat(32)}`],
   ])('derives %s from %j', (spec, record, key) => {
     expect(compileKey(spec)(record as Record<string, unknown>, context)).toEqual({ key });
@@ -25,6 +27,7 @@ describe('compileKey', () => {
     ['id', { id: 'x'.repeat(1025) }, 'E_KEY_TOO_LONG'],
     ['toString', {}, 'E_KEY_MISSING'],
     ['constructor.name', {}, 'E_KEY_MISSING'],
+    ['user.id', { 'user.id': null, user: { id: 'u1' } }, 'E_KEY_MISSING'],
   ])('fails %s on %j with %s', (spec, record, code) => {
     expect(compileKey(spec)(record as Record<string, unknown>, context)).toMatchObject({ code });
   });
@@ -37,6 +40,8 @@ describe('compileKey', () => {
     expect(asked).toBe(1);
     expect(compileKey('id')({ id: 42 }, { ...context, exactRecord })).toEqual({ key: '42' });
     expect(asked).toBe(1);
+    const flat = () => ({ 'order.id': '9007199254740993' });
+    expect(compileKey('order.id')({ 'order.id': 9007199254740992 }, { ...context, exactRecord: flat })).toEqual({ key: '9007199254740993' });
   });
 
   it.each(['', 'a..b', '{', 'x}', '{$nope}', '{}'])('rejects the malformed spec %j as a usage error', (spec) => {
