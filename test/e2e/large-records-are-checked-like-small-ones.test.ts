@@ -71,16 +71,7 @@ describe('long lines share a few buffers, taken back only once their batch is do
     // 240 distinct lines of ~40 KB in batches of 8: the buffers of the first batches are used again
     // for later lines, so a buffer taken back before its value reached the store would show here.
     const lines = Array.from({ length: 240 }, (_, i) => JSON.stringify({ id: `k${String(i).padStart(3, '0')}`, payload: long(`${i}-${'abcdefghij'[i % 10]}`, 40_000) }));
-    const file = join(dir, 'long.ndjson');
-    await writeFile(file, lines.join('\n') + '\n');
-    for (const inlineMax of ['0', '65536']) {
-      const store = join(dir, `store-${inlineMax}`);
-      const { run, summary, args } = await importJson(store, ['--progress', 'none', '--batch-size', '8', '--inline-max', inlineMax, file]);
-      expect(run.code, describeRun(args, run)).toBe(0);
-      expect(summary).toMatchObject({ read: 240, written: 240, failed: 0 });
-      expect(await exportLines(store), `--inline-max ${inlineMax}`).toEqual(lines);
-      await expectVerifies(store, `--inline-max ${inlineMax}`, true);
-    }
+    await expectStoredExactly(dir, lines, lines, { batchSize: 8, inlineMaxes: ['0', '65536'], failed: 0 });
   });
 });
 
@@ -99,15 +90,23 @@ describe('records are views of the read buffers, which are read into again only 
       good.push(line);
       lines.push(line);
     }
-    const file = join(dir, 'many.ndjson');
-    await writeFile(file, lines.join('\n') + '\n');
-    for (const inlineMax of ['0', '16384']) {
-      const store = join(dir, `store-${inlineMax}`);
-      const { run, summary, args } = await importJson(store, ['--progress', 'none', '--batch-size', '7', '--inline-max', inlineMax, file]);
-      expect(run.code, describeRun(args, run)).toBe(1);
-      expect(summary).toMatchObject({ read: 8006, written: 8000, failed: 6 });
-      expect(await exportLines(store), `--inline-max ${inlineMax}`).toEqual(good);
-      await expectVerifies(store, `--inline-max ${inlineMax}`, true);
-    }
+    await expectStoredExactly(dir, lines, good, { batchSize: 7, inlineMaxes: ['0', '16384'], failed: 6 });
   });
 });
+
+/**
+ * Imports `lines` once per --inline-max, in small batches, and checks that exactly `good` is
+ * stored (export in key order, verify --deep) and the rest failed.
+ */
+async function expectStoredExactly(dir: string, lines: string[], good: string[], options: { batchSize: number; inlineMaxes: string[]; failed: number }): Promise<void> {
+  const file = join(dir, 'input.ndjson');
+  await writeFile(file, lines.join('\n') + '\n');
+  for (const inlineMax of options.inlineMaxes) {
+    const store = join(dir, `store-${inlineMax}`);
+    const { run, summary, args } = await importJson(store, ['--progress', 'none', '--batch-size', String(options.batchSize), '--inline-max', inlineMax, file]);
+    expect(run.code, describeRun(args, run)).toBe(options.failed > 0 ? 1 : 0);
+    expect(summary).toMatchObject({ read: good.length + options.failed, written: good.length, failed: options.failed });
+    expect(await exportLines(store), `--inline-max ${inlineMax}`).toEqual(good);
+    await expectVerifies(store, `--inline-max ${inlineMax}`, true);
+  }
+}
