@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../pipeline/batch-writer.js';
-import { DEFAULT_MAX_RECORD_BYTES } from '../input/records.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX, DEFAULT_MAX_RECORD_BYTES } from '../defaults.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
 import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';

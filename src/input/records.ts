@@ -65,7 +65,7 @@ export interface ReaderOptions {
   chunksStay?: boolean;
 }
 
-export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+export { DEFAULT_MAX_RECORD_BYTES } from '../defaults.js';
 
 /**
  * Keys the value (its bytes already final) and turns it into a record or a failure. `exact`

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../defaults.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
@@ -27,8 +28,7 @@ import {
 
 export type { BatchOutcome, BatchWriterOptions, ItemOutcome, ItemResult, SubmitOptions, SubmittedBatch, WriteItem, WriterStats } from './batch-items.js';
 
-export const DEFAULT_CONCURRENCY = 10;
-export const DEFAULT_INLINE_MAX = 16 * 1024;
+export { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX };
 const TURN_EVERY_MS = 10;
 
 interface Prepared {
