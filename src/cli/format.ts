@@ -17,8 +17,16 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/**
+ * 1234567 → "1,234,567", as `toLocaleString('en-US')` gives it; whole numbers are grouped by hand
+ * because the first `toLocaleString` loads ICU's number formatting: 45 ms of a 220 ms `stats`.
+ */
 export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  const digits = String(Math.abs(n));
+  let grouped = digits.slice(0, digits.length % 3 || 3);
+  for (let at = grouped.length; at < digits.length; at += 3) grouped += `,${digits.slice(at, at + 3)}`;
+  return n < 0 ? `-${grouped}` : grouped;
 }
 
 /** 1 → "1 blob", 3 → "3 blobs": a count with its noun agreeing. */
