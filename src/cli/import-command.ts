@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { readFailures } from '../input/failures-reader.js';
+import { readCsv } from '../input/csv-reader.js';
 import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
@@ -170,8 +171,6 @@ async function* openInputs(
     if (failuresFiles) events = readFailures(source.chunks, reader);
     else if (format === 'ndjson') events = readNdjson(source.chunks, reader);
     else {
-      // Loaded only for CSV and TSV: csv-parse is 10–15 ms of every NDJSON import's start-up otherwise.
-      const { readCsv } = await import('../input/csv-reader.js');
       events = readCsv(source.chunks, {
         ...reader,
         delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
