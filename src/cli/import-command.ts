@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import { readFailures } from '../input/failures-reader.js';
 import { readCsv } from '../input/csv-reader.js';
+import { readFailures } from '../input/failures-reader.js';
 import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
