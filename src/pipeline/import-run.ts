@@ -130,11 +130,13 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     options.failures?.write(entry);
     options.onFailure?.(entry);
   };
+  // Reader failures waiting for the batch that commits past them (see `flush`): --max-errors counts them already.
+  let failedUncommitted = 0;
   const shouldStop = (): boolean => {
     if (state.stoppedBy) return true;
     if (writer?.fatal) state.stoppedBy = 'store';
     else if (options.signal?.aborted) state.stoppedBy = 'signal';
-    else if (options.maxErrors !== null && counters.failed >= options.maxErrors) state.stoppedBy = 'max-errors';
+    else if (options.maxErrors !== null && counters.failed + failedUncommitted >= options.maxErrors) state.stoppedBy = 'max-errors';
     return state.stoppedBy !== null;
   };
 
@@ -148,14 +150,21 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     let lastSeen = 0;
     let flushedLine = 0;
     let records = 0;
-    // Records read since the last flush that never reach the writer: counted with the next batch.
+    // Records read since the last flush that never reach the writer (skipped by --resume, or failed
+    // in the reader), and the failures to record for them: like the writer's own outcomes, they
+    // count, and go to the failures file, once the batch that carries them commits past their
+    // lines. A batch left uncommitted (a signal, a store failure) leaves them for --resume to
+    // read again, so a bad line is never in two runs' failures files.
     let aside = { read: 0, skipped: 0, failed: 0 };
-    /** A record read that the writer never sees: skipped by --resume, or failed in the reader. */
-    const countAside = (outcome: 'skipped' | 'failed') => {
+    let asideFailures: FailureEntry[] = [];
+    const countAside = (outcome: 'skipped' | 'failed', failure?: FailureEntry) => {
       counters.read++;
-      counters[outcome]++;
       aside.read++;
       aside[outcome]++;
+      if (failure) {
+        asideFailures.push(failure);
+        failedUncommitted++;
+      }
     };
 
     const flush = async (): Promise<void> => {
@@ -163,20 +172,35 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       if (!advanced && aside.read === 0) return;
       const items = batch;
       const alsoCounted = aside;
+      const readerFailures = asideFailures;
       batch = [];
       batchBytes = 0;
       aside = { read: 0, skipped: 0, failed: 0 };
+      asideFailures = [];
       flushedLine = lastLine;
+      const settleAside = (committed: boolean) => {
+        failedUncommitted -= readerFailures.length;
+        if (!committed) return;
+        counters.skipped += alsoCounted.skipped;
+        counters.failed += alsoCounted.failed;
+      };
       if (!writer) {
+        for (const entry of readerFailures) fail(entry);
+        settleAside(true);
         counters.written += items.length;
         giveBack(items);
         return;
       }
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
       const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records } : null;
-      const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit: (results) => recordItemFailures(results, items, fail) });
+      const beforeCommit = (results: ItemResult[]) => {
+        for (const entry of readerFailures) fail(entry);
+        recordItemFailures(results, items, fail);
+      };
+      const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit });
       outstanding.push(
         submitted.done.then((outcome) => {
+          settleAside(outcome.committed);
           account(outcome, counters);
           giveBack(items);
         }),
@@ -190,14 +214,13 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
       let next: IteratorResult<ReadEvent[]> | typeof STOPPED;
       try {
-        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 ? flush : null);
+        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 || aside.read > 0 ? flush : null);
       } catch (error) {
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
         // The watermark stays before it: once the file is whole (a download completed in place),
         // --resume reads on from there.
-        countAside('failed');
-        fail({ source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
+        countAside('failed', { source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
         break;
       }
       if (next === STOPPED || next.done) {
@@ -219,8 +242,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         }
         records++;
         if (event.kind === 'failure') {
-          countAside('failed');
-          fail(failureEntry(input.name, event));
+          countAside('failed', failureEntry(input.name, event));
           // Not left for later (no --resume), but kept behind the watermark all the same.
           if (event.unterminated) continue;
           lastLine = event.line;

@@ -52,6 +52,33 @@ describe('a signal during retry backoffs', () => {
   }, 60_000);
 });
 
+describe('bad lines read ahead of a batch a signal leaves uncommitted', () => {
+  it('are failed once, by the run that commits past them: never in both the interrupted run’s failures file and the resumed one’s', async () => {
+    const isBad = (i: number) => i % 50 === 25;
+    const bad = await writeText(join(dir, 'bad.ndjson'), Array.from({ length: RECORDS }, (_, i) => (isBad(i) ? `{"id": "broken ${i}"` : JSON.stringify({ id: `b${pad(i)}`, n: i }))).join('\n') + '\n');
+    const badLines = Array.from({ length: RECORDS }, (_, i) => i).filter(isBad).map((i) => i + 1);
+    const store = join(dir, 'store-bad-lines');
+    const options = ['--inline-max', '0', '-b', '100'];
+    const args = ['import', '--store', store, '--json', '--progress', 'none', '--resume', ...options, '--retry-delay', '1500', '--retry-max-delay', '1500', '--retries', '50', bad];
+    const running = startBwrite(args, { cwd: dir, env: { BWRITE_FAULTS: 'blob:EAGAIN:0.3', BWRITE_FAULTS_SEED: '1' } });
+    await sleep(4000);
+    running.child.kill('SIGTERM');
+    const run = await running.result;
+    expect(run.code, describeRun(args, run)).toBe(143);
+    const interrupted = parseSummary(args, run);
+    const firstFailures = await failuresOf(interrupted, dir);
+    expect(firstFailures.length, 'the failures file holds what the summary counts').toBe(interrupted.failed);
+
+    const resumed = await importJson(store, ['--resume', ...options, bad], { cwd: dir });
+    expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(1);
+    const secondFailures = await failuresOf(resumed.summary, dir);
+    expect(secondFailures.length).toBe(resumed.summary.failed);
+    expect([...firstFailures, ...secondFailures].map((f) => f.line).sort((a, b) => Number(a) - Number(b))).toEqual(badLines);
+    expect((await exportText(store)).trimEnd().split('\n')).toHaveLength(RECORDS - badLines.length);
+    await expectVerifies(store, 'after SIGTERM and --resume', true);
+  }, 60_000);
+});
+
 describe('a gzip file that ends too soon', () => {
   it('fails one E_READ item (exit 1) without moving the watermark past it, so once the file is completed in place --resume stores every record', async () => {
     const work = await tempDir();
