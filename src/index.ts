@@ -1,8 +1,7 @@
 export { openStore, Store, type StoreOptions } from './store/store.js';
+export { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from './defaults.js';
 export {
   BatchWriter,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_INLINE_MAX,
   type BatchWriterOptions,
   type ItemOutcome,
   type ItemResult,

@@ -65,8 +65,6 @@ export interface ReaderOptions {
   chunksStay?: boolean;
 }
 
-export { DEFAULT_MAX_RECORD_BYTES } from '../defaults.js';
-
 /**
  * Keys the value (its bytes already final) and turns it into a record or a failure. `exact`
  * gives the record with unsafe numbers as their source text; it is called only when a key field

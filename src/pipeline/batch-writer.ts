@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../defaults.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../defaults.js';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
@@ -28,7 +28,6 @@ import {
 
 export type { BatchOutcome, BatchWriterOptions, ItemOutcome, ItemResult, SubmitOptions, SubmittedBatch, WriteItem, WriterStats } from './batch-items.js';
 
-export { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX };
 const TURN_EVERY_MS = 10;
 
 interface Prepared {
