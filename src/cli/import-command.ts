@@ -165,7 +165,7 @@ async function* openInputs(
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, chunksStay: source.chunksStay };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
     const format = formats[i]!;
     let events: AsyncIterable<ReadEvent[]>;
     if (failuresFiles) events = readFailures(source.chunks, reader);

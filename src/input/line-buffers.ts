@@ -60,6 +60,11 @@ export class LineBuffers {
     return chunk;
   }
 
+  /** Whether `bytes` lie in a read buffer of this pool that is not free again yet. */
+  isReadBuffer(bytes: Uint8Array): boolean {
+    return this.chunks.has(bytes.buffer as ArrayBuffer);
+  }
+
   /** The reader is past the chunk read into `chunk`. */
   doneReading(chunk: Buffer): void {
     const state = this.chunks.get(chunk.buffer as ArrayBuffer);

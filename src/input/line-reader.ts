@@ -23,12 +23,12 @@ const CR = 0x0d;
  * is never buffered whole: its bytes are dropped as they arrive and it is reported by size.
  * A UTF-8 byte-order mark at the very start is dropped. Lines are copies: a chunk is not looked
  * at again once the next one is asked for, so its buffer may be reused for the next read. Long
- * lines are copied into buffers from `buffers`, to which the caller may give them back. With
- * `chunksStay` (the chunks come from `buffers.readBuffer`, and what the caller keeps of them it
- * lends and gives back), a line that lies inside one chunk is a view of it, not a copy.
+ * lines are copied into buffers from `buffers`, to which the caller may give them back. A line
+ * that lies inside one chunk read into `buffers.readBuffer` is a view of it, not a copy: a caller
+ * that passes the pool the chunks were read into lends what it keeps (LineBuffers.lend).
  */
-export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers = new LineBuffers(), chunksStay = false): AsyncGenerator<RawLine[]> {
-  const carried = new LineStart(buffers, chunksStay);
+export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers = new LineBuffers()): AsyncGenerator<RawLine[]> {
+  const carried = new LineStart(buffers);
   let partBytes = 0;
   let oversize = false;
   let line = 1;
@@ -106,12 +106,9 @@ class LineStart {
   private length = 0;
   private lastSize = 0;
   private readonly buffers: LineBuffers;
-  /** Chunks are not written again while their lines are in use: a line inside one is a view of it. */
-  private readonly chunksStay: boolean;
 
-  constructor(buffers: LineBuffers, chunksStay: boolean) {
+  constructor(buffers: LineBuffers) {
     this.buffers = buffers;
-    this.chunksStay = chunksStay;
   }
 
   append(bytes: Buffer): void {
@@ -127,7 +124,8 @@ class LineStart {
   take(rest: Buffer): Buffer {
     const size = this.length + rest.length;
     if (this.length === 0) {
-      if (this.chunksStay) return rest;
+      // A read buffer of the pool is not read into again while a record lent from it is out.
+      if (this.buffers.isReadBuffer(rest)) return rest;
       const line = this.buffers.take(size);
       rest.copy(line);
       return line;

@@ -9,8 +9,8 @@ import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type ReadEvent, ty
  * stands in the input (surrounding white space removed): numbers keep their exact digits.
  */
 export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
-  const { lineBuffers, chunksStay = false } = options;
-  for await (const lines of readLines(chunks, options.maxRecordBytes, lineBuffers, chunksStay && lineBuffers !== undefined)) {
+  const { lineBuffers } = options;
+  for await (const lines of readLines(chunks, options.maxRecordBytes, lineBuffers)) {
     const events: ReadEvent[] = [];
     for (const { line, bytes, size, end, unterminated } of lines) {
       if (bytes === null) {
@@ -21,7 +21,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
       if (value.length === 0) continue;
       const event = (value.length >= SKELETON_MIN_LINE && readLargeRecord(line, end, value, options)) || readRecord(line, end, value, options, unterminated);
       // A record's value may be a view of a read buffer: it is kept until the import gives it back.
-      if (chunksStay && event.kind === 'record') lineBuffers?.lend(event.value);
+      if (event.kind === 'record') lineBuffers?.lend(event.value);
       events.push(event);
     }
     if (events.length > 0) yield events;

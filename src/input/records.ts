@@ -61,8 +61,6 @@ export interface ReaderOptions {
   maxRecordBytes: number;
   /** Where long lines are copied to (NDJSON); the import run gives each back once it is written. */
   lineBuffers?: LineBuffers;
-  /** The chunks are read into `lineBuffers.readBuffer`s: lines may be views of them (NDJSON). */
-  chunksStay?: boolean;
 }
 
 /**

@@ -32,8 +32,6 @@ export interface InputSource {
   /** Raw bytes consumed so far (compressed bytes for gzip). */
   bytesRead: number;
   chunks: AsyncIterable<Buffer>;
-  /** The chunks are read into the given LineBuffers' read buffers (see ReaderOptions.chunksStay). */
-  chunksStay: boolean;
 }
 
 /** Format from the extension, under an optional `.gz`; null when the name says nothing. */
@@ -87,7 +85,6 @@ export async function openSource(spec: string, options: { sourceName?: string; l
     fingerprintLen: head.length,
     bytesRead: 0,
     chunks: (async function* () {})(),
-    chunksStay: !gzip && options.lineBuffers !== undefined,
   };
   // zlib may hold on to what it is given, so gzip input gets a fresh buffer for every read.
   source.chunks = gzip
@@ -146,7 +143,6 @@ function openStdin(sourceName: string | undefined): InputSource {
     fingerprintLen: 0,
     bytesRead: 0,
     chunks: (async function* () {})(),
-    chunksStay: false,
   };
   source.chunks = sniffAndDecode(process.stdin, source);
   return source;
