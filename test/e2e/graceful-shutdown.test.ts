@@ -56,16 +56,22 @@ describe('SIGTERM during a large import of a file', () => {
     expectSameExport(await exportText(store), reference, 'interrupted by SIGTERM, then resumed');
   }, 90_000);
 
-  it('a second signal ends the process at once, and the store still verifies', async () => {
-    const store = join(dir, 'twice');
-    // Writes that keep failing with EAGAIN and back off for up to 2 s: the first signal has to wait
-    // for them, the second must not.
+  /** An import whose writes keep failing with EAGAIN and back off for `backoffMs`: a first signal has to wait for them. */
+  async function startBackingOff(store: string, backoffMs: number): Promise<{ args: string[]; running: RunningBwrite }> {
+    const delay = String(backoffMs);
     const args = [
       'import', '--store', store, '--inline-max', '0', '--batch-size', '50', '--progress', 'none',
-      '--retries', '100', '--retry-delay', '2000', '--retry-max-delay', '2000', file,
+      '--retries', '100', '--retry-delay', delay, '--retry-max-delay', delay, file,
     ];
     const running = startBwrite(args, { env: { BWRITE_FAULTS: 'blob:EAGAIN:0.9', BWRITE_FAULTS_SEED: '3' }, timeoutMs: 60_000 });
     await waitForFirstCommit(store, running);
+    return { args, running };
+  }
+
+  it('a second signal ends the process at once, and the store still verifies', async () => {
+    const store = join(dir, 'twice');
+    // Backoffs of 2 s: the first signal has to wait for them, the second must not.
+    const { args, running } = await startBackingOff(store, 2000);
 
     running.child.kill('SIGTERM');
     await sleep(300);
@@ -83,13 +89,7 @@ describe('SIGTERM during a large import of a file', () => {
     // The window this covers is the process's own end: Node closes its signal handlers before it
     // exits, and a signal landing then killed the process with no exit code (5 runs in 12).
     for (const delayMs of [0, 10, 20, 30, 40]) {
-      const store = join(dir, `late-second-${delayMs}`);
-      const args = [
-        'import', '--store', store, '--inline-max', '0', '--batch-size', '50', '--progress', 'none',
-        '--retries', '100', '--retry-delay', '200', '--retry-max-delay', '200', file,
-      ];
-      const running = startBwrite(args, { env: { BWRITE_FAULTS: 'blob:EAGAIN:0.9', BWRITE_FAULTS_SEED: '3' }, timeoutMs: 60_000 });
-      await waitForFirstCommit(store, running);
+      const { args, running } = await startBackingOff(join(dir, `late-second-${delayMs}`), 200);
       running.child.kill('SIGTERM');
       await waitUntil(async () => running.child.exitCode !== null || running.output().stderr.includes('bwrite: interrupted:'), 'the summary of the interrupted run', 20_000, 2);
       await sleep(delayMs);
