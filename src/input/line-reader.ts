@@ -21,11 +21,11 @@ const CR = 0x0d;
 /**
  * Splits a byte stream into lines, a chunk's worth at a time. A line longer than `maxLineBytes`
  * is never buffered whole: its bytes are dropped as they arrive and it is reported by size.
- * A UTF-8 byte-order mark at the very start is dropped. Lines are copies: a chunk is not looked
- * at again once the next one is asked for, so its buffer may be reused for the next read. Long
- * lines are copied into buffers from `buffers`, to which the caller may give them back. A line
- * that lies inside one chunk read into `buffers.readBuffer` is a view of it, not a copy: a caller
- * that passes the pool the chunks were read into lends what it keeps (LineBuffers.lend).
+ * A UTF-8 byte-order mark at the very start is dropped. A chunk is not looked at again once the
+ * next one is asked for. A line that lies inside one chunk read into `buffers.readBuffer` is a view
+ * of it, and the caller lends what it keeps (LineBuffers.lend) so that the chunk is not read into
+ * again meanwhile; every other line is a copy (long ones into buffers from `buffers`, to which the
+ * caller may give them back), so any other chunk's buffer may be reused for the next read.
  */
 export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers = new LineBuffers()): AsyncGenerator<RawLine[]> {
   const carried = new LineStart(buffers);
