@@ -1,5 +1,6 @@
-// Runs one process and measures it from the outside: wall time from spawn to exit, and peak RSS
-// (the kernel's maximum resident set, as GNU time reports it), whatever language the process is in.
+// Runs one process and measures it from the outside: wall time from spawn to exit, peak RSS (the
+// kernel's maximum resident set) and CPU time (user + system, every thread), as GNU time reports
+// them, whatever language the process is in.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,10 +14,10 @@ export function canMeasureRss() {
   return fs.existsSync(TIME);
 }
 
-/** `{ wallMs, rssMb, stdout, stderr }`; throws with the process's stderr when it exits non-zero. */
+/** `{ wallMs, rssMb, cpuMs, stdout, stderr }`; throws with the process's stderr when it exits non-zero. */
 export async function measure(cmd, args, options = {}) {
-  const rssFile = path.join(os.tmpdir(), `bwrite-bench-${process.pid}-${++counter}.rss`);
-  const [file, argv] = canMeasureRss() ? [TIME, ['-f', '%M', '-o', rssFile, cmd, ...args]] : [cmd, args];
+  const timeFile = path.join(os.tmpdir(), `bwrite-bench-${process.pid}-${++counter}.time`);
+  const [file, argv] = canMeasureRss() ? [TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
   const start = performance.now();
   const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout = [];
@@ -28,8 +29,8 @@ export async function measure(cmd, args, options = {}) {
     child.on('close', (exitCode, signal) => resolve(exitCode ?? signal));
   });
   const wallMs = performance.now() - start;
-  const rssMb = readRss(rssFile);
-  const result = { wallMs, rssMb, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+  const { rssMb, cpuMs } = readTime(timeFile);
+  const result = { wallMs, rssMb, cpuMs, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
   if (code !== 0) {
     const error = new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${code}: ${result.stderr.trim().slice(-2000)}`);
     error.result = result;
@@ -38,13 +39,14 @@ export async function measure(cmd, args, options = {}) {
   return result;
 }
 
-function readRss(file) {
+/** GNU time's last line (a failed command's status line comes before it): `KB USER SYS`. */
+function readTime(file) {
   try {
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
     fs.rmSync(file, { force: true });
-    const kb = Number(lines[lines.length - 1]);
-    return Number.isFinite(kb) ? kb / 1024 : null;
+    const [kb, user, sys] = lines[lines.length - 1].split(' ').map(Number);
+    return { rssMb: Number.isFinite(kb) ? kb / 1024 : null, cpuMs: Number.isFinite(user + sys) ? (user + sys) * 1000 : null };
   } catch {
-    return null;
+    return { rssMb: null, cpuMs: null };
   }
 }

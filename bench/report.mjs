@@ -14,8 +14,8 @@ function table(header, rows) {
 
 function mainTable(rows) {
   return table(
-    ['configuration', 'data', 'items', 'items/s', 'MB/s', 'peak RSS MB', 'wall ms', 'spread', 'own items/s', 'p95 ms'],
-    rows.map((r) => [r.name, r.dataset, int(r.items), int(r.itemsPerSecond), fixed(1)(r.mbPerSecond), fixed(0)(r.peakRssMb), int(r.wallMs), `${Math.round(r.spread * 100)} %`, int(r.ownItemsPerSecond), fixed(2)(r.p95Ms)]),
+    ['configuration', 'data', 'items', 'items/s', 'MB/s', 'peak RSS MB', 'wall ms', 'CPU ms', 'spread', 'own items/s', 'p95 ms'],
+    rows.map((r) => [r.name, r.dataset, int(r.items), int(r.itemsPerSecond), fixed(1)(r.mbPerSecond), fixed(0)(r.peakRssMb), int(r.wallMs), int(r.cpuMs), `${Math.round(r.spread * 100)} %`, int(r.ownItemsPerSecond), fixed(2)(r.p95Ms)]),
   );
 }
 
@@ -74,6 +74,7 @@ export function renderMarkdown(results) {
     mainTable(results.main),
     'items/s and MB/s: records (or input bytes) over the wall time of the whole process, start to exit, median of the rounds. ' +
       '"own items/s" and "p95 ms" come from bwrite\'s JSON summary (its own clock, without process start-up). Peak RSS: the worst round. ' +
+      'CPU ms: user + system time of every thread (GNU time), median of the rounds: above the wall time, the process used more than one core; well below it, it waited (on the disk, for one). ' +
       'Spread: (slowest − fastest) / median wall time.',
     '## Targets (issue 4)',
     targetTable(results.ratios, results.checks),

@@ -40,7 +40,7 @@ export async function runOnce(config, store) {
   const load = os.loadavg()[0];
   const run = await measure(cmd, args, env ? { env: { ...process.env, ...env } } : {});
   const extra = config.check ? config.check(run, store) : {};
-  return { wallMs: run.wallMs, rssMb: run.rssMb, load, ...extra };
+  return { wallMs: run.wallMs, rssMb: run.rssMb, cpuMs: run.cpuMs, load, ...extra };
 }
 
 const RECENTLY_DELETED_MS = 35_000;
@@ -92,6 +92,7 @@ function summarise(config, samples) {
     dataset: config.dataset.name,
     items: config.dataset.items,
     wallMs,
+    cpuMs: median(samples.map((s) => s.cpuMs)),
     itemsPerSecond: config.dataset.items / seconds,
     mbPerSecond: config.dataset.valueBytes / (1024 * 1024) / seconds,
     peakRssMb: max(samples.map((s) => s.rssMb)),
