@@ -56,13 +56,20 @@ function startupTable(startup) {
   return table(['command', 'median ms', 'mean ms', 'max ms', 'timed with'], startup.map((s) => [s.name, fixed(0)(s.medianMs), fixed(0)(s.meanMs), fixed(0)(s.maxMs), s.tool]));
 }
 
-/** A note on how busy the machine was while the main table ran. */
-export function loadNote(rows, cores) {
+/**
+ * A note on how busy the machine was. The load as each run starts counts the bench's own work too
+ * (the run before, its writeback), so only the load before the bench began says whether something
+ * else was running.
+ */
+export function loadNote(rows, cores, loadBefore) {
   const loads = rows.map((row) => row.load).filter((l) => l !== undefined && l !== null).sort((a, b) => a - b);
   if (loads.length === 0) return null;
   const middle = loads[loads.length >> 1];
-  const busy = middle > cores * 0.75;
-  return `Median 1-minute load average as runs started: ${middle.toFixed(1)} on ${cores} cores${busy ? ': the machine was busy with other work, so absolute figures are low and noisy; the ratios, from interleaved rounds, are the more reliable part' : ''}.`;
+  const busy = loadBefore > cores * 0.75;
+  return (
+    `1-minute load average before the bench began: ${loadBefore.toFixed(1)} on ${cores} cores${busy ? ': the machine was busy with other work, so absolute figures are low and noisy; the ratios, from interleaved rounds, are the more reliable part' : ''}. ` +
+    `Median as the main table's runs started: ${middle.toFixed(1)} (the bench's own runs and their writeback count in it).`
+  );
 }
 
 export function renderMarkdown(results) {

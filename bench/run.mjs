@@ -2,6 +2,7 @@
 // rounds, checks issue 4's targets, sweeps --concurrency and --batch-size, times start-up,
 // and writes bench/.out/results.{json,md} (quick: results-quick.*). See bench/README.md.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { mainConfigs } from './configs.mjs';
 import { ensureDatasets } from './data.mjs';
@@ -22,6 +23,7 @@ const dataDir = path.join(BENCH_DIR, '.data');
 const outDir = path.join(BENCH_DIR, '.out');
 const storesDir = path.join(outDir, 'stores');
 const started = Date.now();
+const loadBefore = os.loadavg()[0];
 const step = (text) => process.stderr.write(`\n${text} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
 
 if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
@@ -70,7 +72,7 @@ if (options.sweep) {
 removeStoresInBackground(storesDir);
 const after = describeMachine(outDir);
 if (after.commit !== machine.commit) notes.push(`The repository moved from ${machine.commit} to ${after.commit} during the run; the figures are of ${machine.commit} (a copy of its build was measured).`);
-const busy = loadNote(main, machine.cores);
+const busy = loadNote(main, machine.cores, loadBefore);
 if (busy) notes.push(busy);
 const results = {
   mode: options.mode,
