@@ -10,14 +10,14 @@ import { performance } from 'node:perf_hooks';
 const TIME = '/usr/bin/time';
 let counter = 0;
 
-export function canMeasureRss() {
+export function hasGnuTime() {
   return fs.existsSync(TIME);
 }
 
 /** `{ wallMs, rssMb, cpuMs, stdout, stderr }`; throws with the process's stderr when it exits non-zero. */
 export async function measure(cmd, args, options = {}) {
   const timeFile = path.join(os.tmpdir(), `bwrite-bench-${process.pid}-${++counter}.time`);
-  const [file, argv] = canMeasureRss() ? [TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  const [file, argv] = hasGnuTime() ? [TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
   const start = performance.now();
   const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout = [];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { mainConfigs } from './configs.mjs';
 import { ensureDatasets } from './data.mjs';
 import { describeMachine } from './machine.mjs';
-import { canMeasureRss } from './measure.mjs';
+import { hasGnuTime } from './measure.mjs';
 import { runBigInput } from './memory.mjs';
 import { parseOptions } from './options.mjs';
 import { loadNote, writeResults } from './report.mjs';
@@ -36,7 +36,7 @@ const machine = describeMachine(outDir);
 step(`bwrite bench, ${options.mode} mode (commit ${machine.commit ?? '?'}${machine.uncommittedChanges ? ' + changes' : ''}): data`);
 const sets = await ensureDatasets(dataDir, profile);
 const notes = [];
-if (!canMeasureRss()) notes.push('/usr/bin/time is missing: peak RSS is not measured.');
+if (!hasGnuTime()) notes.push('/usr/bin/time (GNU time) is missing: peak RSS and CPU time are not measured.');
 
 removeLeftovers(storesDir); // an interrupted run's, or the last run's background removal
 step('main table');

@@ -16,7 +16,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 
 const [mode, newText, storedText = '0', dir = os.tmpdir()] = process.argv.slice(2);
-if (!['scan', 'row', 'merge'].includes(mode) || !(Number(newText) > 0)) {
+const wholeNumber = (text, min) => Number.isInteger(Number(text)) && Number(text) >= min;
+if (!['scan', 'row', 'merge'].includes(mode) || !wholeNumber(newText, 1) || !wholeNumber(storedText, 0)) {
   console.error('usage: node distinct-values.mjs scan|row|merge NEW_ITEMS [ITEMS_ALREADY_STORED] [DIR]');
   process.exit(2);
 }
