@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const STORE_APP = 'bwrite';
 
 /** Each entry upgrades the schema from version (index) to (index + 1). */
@@ -82,6 +82,22 @@ export const MIGRATIONS: string[] = [
   );
   INSERT INTO type_totals SELECT type, count(*), sum(size), sum(inline IS NOT NULL) FROM items GROUP BY type;
   INSERT INTO generation VALUES (1, 1);
+  `,
+  // Leases instead of pid probes: a run renews lease_expires_at while it is alive, and says in
+  // protect_since how old the blobs are that it may still be about to refer to (null: none), so gc
+  // and `stats` work across hosts and PID namespaces. A run of an older bwrite has no lease: it is
+  // taken as crashed. Failure entries commit here with the batch that passes their lines, then go
+  // to the run's failures file; the rows of a run that ended are removed, and those of a run that
+  // crashed complete its file (once each, by their seq) before they are removed.
+  `
+  ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
+  ALTER TABLE runs ADD COLUMN protect_since INTEGER;
+  CREATE TABLE failures (
+    run_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,   -- 1, 2, … in the order the run recorded them
+    entry  TEXT NOT NULL,      -- the failures-file line, as JSON
+    PRIMARY KEY (run_id, seq)
+  ) WITHOUT ROWID;
   `,
 ];
 
