@@ -1,4 +1,5 @@
 import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
+import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { collectGarbage } from '../store/gc.js';
 import { openStore } from '../store/store.js';
 import { storeStats, type StoreStats } from '../store/store-stats.js';
@@ -110,6 +111,7 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
 export async function gcCommand(options: { store: string; dryRun?: boolean; json?: boolean }, output: Output): Promise<number> {
   const store = await openStore(options.store, { create: false });
   try {
+    if (!options.dryRun) await completeFailureFiles(store);
     const report = collectGarbage(store, { dryRun: options.dryRun });
     if (options.json) output.data(JSON.stringify(report));
     else {

@@ -13,6 +13,7 @@ import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
 import { restoreSetAside } from '../store/set-aside.js';
+import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
@@ -73,8 +74,10 @@ export async function importCommand(files: string[], options: ImportOptions, out
   }
   // A gc killed mid-way may have left blobs this run's rows will name in tmp/: put them back first.
   if (store) restoreSetAside(store.layout);
+  if (store) await completeFailureFiles(store);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
-  store?.runs.register({ runId, command, startedAt, sources });
+  const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`), runId, { durable: options.durable }) : null;
+  store?.runs.register({ runId, command, startedAt, sources, failuresFile: failures?.path });
   const checkpoints = store ? new BackgroundCheckpoints(store.index, Boolean(options.durable)) : null;
 
   const controller = new AbortController();
@@ -89,9 +92,10 @@ export async function importCommand(files: string[], options: ImportOptions, out
         retry: { retries: options.retries, baseDelayMs: options.retryDelay, maxDelayMs: options.retryMaxDelay },
         runId,
         type: options.type,
+        failures,
+        shareInput: Boolean(options.resume) && command === 'import',
       })
     : null;
-  const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`), runId) : null;
   const signals = trapSignals(controller);
   let shown = 0;
   const onFailure = (entry: FailureEntry) => {
@@ -108,7 +112,6 @@ export async function importCommand(files: string[], options: ImportOptions, out
     outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry', lineBuffers), {
       batchSize: options.batchSize,
       maxErrors: options.maxErrors ?? null,
-      failures,
       signal: controller.signal,
       onFailure,
       onProgress: (counters) => progress.update(counters),
@@ -131,7 +134,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const finishedAt = Date.now();
   const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
   const lastSuccessMs = store ? lastSuccess(store) : null;
-  if (store) await finishRun(store, report);
+  if (store) await finishRun(store, report, failures);
   const metricsProblem = options.metricsFile === undefined ? null : writeMetricsOrSay(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
   if (!options.quiet) output.error(summaryLine(report));
@@ -224,8 +227,10 @@ function lastSuccess(store: Store): number | null {
   }
 }
 
-async function finishRun(store: Store, report: RunReport): Promise<void> {
+async function finishRun(store: Store, report: RunReport, failures: FailureLog | null): Promise<void> {
   try {
+    // Every entry the run committed is in its closed failures file now, unless writing it failed.
+    if (failures?.complete) store.failureRows.forget(report.runId);
     store.runs.finish(report.runId, {
       status: report.status,
       finishedAt: Date.parse(report.finishedAt),

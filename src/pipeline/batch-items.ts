@@ -1,5 +1,6 @@
 import { BwriteError, errorCode } from '../errors.js';
 import type { ConflictMode, NewerGuard, Watermark } from '../store/index-db.js';
+import type { FailureEntry, FailureLog } from './failure-log.js';
 import type { RetryPolicy } from './retry.js';
 
 // What goes in and out of a BatchWriter: items, their results (a failure is a value, with the
@@ -36,15 +37,28 @@ export interface BatchOutcome {
   results: ItemResult[];
   /** False when the run was aborted before this batch committed: none of it is stored. */
   committed: boolean;
+  /** The batch's `alsoCounted` as committed: a reader failure at a line an overlapping run had committed counts as skipped. */
+  alsoCounted: AlsoCounted;
+  /** The failure entries that committed with the batch (reader failures first), as they went to the failures file. */
+  failures: FailureEntry[];
+}
+
+/** Records of a batch's lines that never reached the writer: bad records, --resume skips. */
+export interface AlsoCounted {
+  read: number;
+  skipped: number;
+  failed: number;
 }
 
 export interface SubmitOptions {
   /** How far the batch's source is stored once it commits; saved in the same transaction. */
   watermark?: Watermark | null;
-  /** Sees every result just before the batch commits, e.g. to record failures durably first. */
-  beforeCommit?: (results: ItemResult[]) => void;
   /** Records of the batch's lines that never reached the writer (bad records, --resume skips), for the run's history. */
-  alsoCounted?: { read: number; skipped: number; failed: number };
+  alsoCounted?: AlsoCounted;
+  /** The failure entries of those bad records (counted in `alsoCounted.failed`), recorded with the batch. */
+  readerFailures?: FailureEntry[];
+  /** The failure entries for the batch's failed items, given their final results (recorded with the batch). */
+  itemFailures?: (results: ItemResult[]) => FailureEntry[];
 }
 
 export interface SubmittedBatch {
@@ -63,6 +77,13 @@ export interface BatchWriterOptions {
   runId?: string;
   type?: string;
   onRetry?: (error: unknown, retry: number, delayMs: number) => void;
+  /** Where the run's failure entries go: each commits in the index with its batch, then is appended here. */
+  failures?: FailureLog | null;
+  /**
+   * `--resume`: overlapping runs share an input. A line that another run committed meanwhile is
+   * skipped (and a failure at it is that run's), so no line is stored or failed twice.
+   */
+  shareInput?: boolean;
   /**
    * Aborting it (a signal) stops retries. An item whose retries it cut short is neither stored nor
    * failed: its batch and every later one do not commit (`committed: false`), so the input's

@@ -3,7 +3,9 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../defaults.js';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
+import type { FailureLine } from '../store/failure-rows.js';
 import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
+import type { FailureEntry, FailureLog } from './failure-log.js';
 import { keyProblem, typeProblem } from '../store/keys.js';
 import { itemProblem } from './item-check.js';
 import type { Store } from '../store/store.js';
@@ -17,6 +19,7 @@ import {
   failedResult,
   interruptedResult,
   truncate,
+  type AlsoCounted,
   type BatchOutcome,
   type BatchWriterOptions,
   type ItemResult,
@@ -35,6 +38,24 @@ interface Prepared {
   bytes: Buffer;
   sha256: string;
   inline: boolean;
+}
+
+/** What one commit recorded, inside its transaction. */
+interface Recorded {
+  results: ItemResult[];
+  alsoCounted: AlsoCounted;
+  failures: FailureEntry[];
+  lines: FailureLine[];
+}
+
+function uncommitted(results: ItemResult[]): BatchOutcome {
+  return { results, committed: false, alsoCounted: { read: 0, skipped: 0, failed: 0 }, failures: [] };
+}
+
+/** The aside counts with `sharedOut` reader failures counted as skipped: an overlapping run committed their lines. */
+function sharedAside(counted: AlsoCounted | undefined, sharedOut: number): AlsoCounted {
+  const { read, skipped, failed } = counted ?? { read: 0, skipped: 0, failed: 0 };
+  return { read, skipped: skipped + sharedOut, failed: failed - sharedOut };
 }
 
 type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: number } | { ok: false; result: ItemResult; interrupted?: boolean };
@@ -64,6 +85,8 @@ export class BatchWriter {
   private readonly type: string;
   private readonly onRetry?: BatchWriterOptions['onRetry'];
   private readonly signal?: AbortSignal;
+  private readonly failures: FailureLog | null;
+  private readonly shareInput: boolean;
   private inFlight = 0;
   private commitTail: Promise<unknown> = Promise.resolve();
   private lastTurn = 0;
@@ -82,6 +105,8 @@ export class BatchWriter {
     if (badType) throw new BwriteError('E_USAGE', `BatchWriter option type: ${badType}`);
     this.onRetry = options.onRetry;
     this.signal = options.signal;
+    this.failures = options.failures ?? null;
+    this.shareInput = options.shareInput ?? false;
   }
 
   /**
@@ -127,7 +152,7 @@ export class BatchWriter {
       await admitted;
       const values = settled.some((entry) => entry instanceof Promise) ? await Promise.all(settled) : (settled as Settled[]);
       await previous;
-      return this.commit(values, options);
+      return this.commit(values, items, options);
     })();
     this.commitTail = done.catch(() => {});
     return { admitted, done };
@@ -226,13 +251,93 @@ export class BatchWriter {
   }
 
   /** Commits the rows of the values that reached disk, in one transaction with the watermark. */
-  private async commit(settled: Settled[], options: SubmitOptions): Promise<BatchOutcome> {
+  private async commit(settled: Settled[], items: readonly WriteItem[], options: SubmitOptions): Promise<BatchOutcome> {
     if (this.fatal) return this.abandon(settled, this.fatal);
     // Batches commit in input order: once one holds an interrupted item, no later one may commit,
     // or the watermark would pass over it.
     if (settled.some((entry) => !entry.ok && entry.interrupted)) this.halted = true;
     if (this.halted) return this.leaveForResume(settled);
-    const { watermark = null, beforeCommit } = options;
+    const rows = this.rowsOf(settled);
+    try {
+      await this.store.blobs.flushDirectories();
+      const { value: recorded } = await withRetry(
+        () => this.commitRecorded(rows, options, (outcomes, committedBefore) => this.sharedOut(this.resultsOf(settled, outcomes), items, committedBefore)),
+        this.retry,
+        { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal },
+      );
+      return this.committed(recorded);
+    } catch (error) {
+      if (error instanceof AttemptsError && error.interrupted) {
+        this.halted = true;
+        return this.leaveForResume(settled);
+      }
+      const attempts = error instanceof AttemptsError ? error.attempts : 1;
+      const cause = error instanceof AttemptsError ? error.cause : error;
+      if (classifyError(cause) !== 'fatal') return this.commitAsFailed(settled, items, options, cause, attempts);
+      this.fatal ??= asError(cause);
+      return this.abandon(settled, this.fatal);
+    }
+  }
+
+  /**
+   * The rows could not commit (retries used up, or a permanent error): they fail, and the
+   * watermark still has to move past them, or they would be neither stored nor failed.
+   */
+  private async commitAsFailed(settled: Settled[], items: readonly WriteItem[], options: SubmitOptions, cause: unknown, attempts: number): Promise<BatchOutcome> {
+    const code = errorCode(cause);
+    const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
+    try {
+      const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => this.sharedOut(failed, items, committedBefore), false), this.retry);
+      return this.committed(recorded);
+    } catch (markError) {
+      this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
+      return this.abandon(settled, this.fatal);
+    }
+  }
+
+  /**
+   * One attempt at committing: inside the transaction, the batch's final results, its failure
+   * entries (kept in the index until they are in the failures file) and its history counts.
+   */
+  private commitRecorded(rows: IndexRow[], options: SubmitOptions, resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[], faults = true): Recorded {
+    const { store } = this;
+    const batch = { rows, mode: this.onConflict, runId: this.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
+    return store.index.commitBatch(batch, (outcomes, committedBefore) => {
+      const results = resultsAt(outcomes, committedBefore);
+      const readerFailures = (options.readerFailures ?? []).filter((entry) => !(entry.line !== null && entry.line <= committedBefore));
+      const alsoCounted = sharedAside(options.alsoCounted, (options.readerFailures?.length ?? 0) - readerFailures.length);
+      const failures = [...readerFailures, ...(options.itemFailures?.(results) ?? [])];
+      const lines = this.failures?.prepare(failures) ?? [];
+      store.failureRows.insert(this.runId, lines);
+      this.countInHistory(results, alsoCounted);
+      // Last, so that an injected fault rolls back all of the above, as a failed COMMIT would.
+      if (faults) store.faults.check('index');
+      return { results, alsoCounted, failures, lines };
+    });
+  }
+
+  /** After COMMIT: the failure entries go to the failures file, and the writer counts the results. */
+  private committed(recorded: Recorded): BatchOutcome {
+    try {
+      this.failures?.append(recorded.lines);
+    } catch (error) {
+      // They are committed in the index: the next import or gc completes the file from there.
+      this.fatal ??= new BwriteError(errorCode(error), `cannot write the failures file ${this.failures?.path}: ${asError(error).message}`, { cause: error });
+    }
+    return { ...this.tally(recorded.results), alsoCounted: recorded.alsoCounted, failures: recorded.failures };
+  }
+
+  /** Under --resume, a failed item at a line an overlapping run committed meanwhile is that run's: skipped here. */
+  private sharedOut(results: ItemResult[], items: readonly WriteItem[], committedBefore: number): ItemResult[] {
+    if (committedBefore === 0) return results;
+    return results.map((result, i) => {
+      const line = items[i]?.line;
+      if (!result.failed || line === null || line === undefined || line > committedBefore) return result;
+      return { key: result.key, outcome: 'skipped', failed: false, sha256: result.sha256, size: result.size, attempts: result.attempts, durationMs: result.durationMs };
+    });
+  }
+
+  private rowsOf(settled: Settled[]): IndexRow[] {
     const rows: IndexRow[] = [];
     for (const entry of settled) {
       if (!entry.ok) continue;
@@ -248,63 +353,12 @@ export class BatchWriter {
         unlessNewer: item.unlessNewer ?? null,
       });
     }
-    const { store } = this;
-    try {
-      await store.blobs.flushDirectories();
-      const { value: results } = await withRetry(
-        () => {
-          store.faults.check('index');
-          return store.index.commitBatch(rows, this.onConflict, this.runId, watermark, (outcomes) => {
-            const results = this.resultsOf(settled, outcomes);
-            beforeCommit?.(results);
-            this.countInHistory(results, options);
-            return results;
-          });
-        },
-        this.retry,
-        { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal },
-      );
-      return this.tally(results);
-    } catch (error) {
-      if (error instanceof AttemptsError && error.interrupted) {
-        this.halted = true;
-        return this.leaveForResume(settled);
-      }
-      const attempts = error instanceof AttemptsError ? error.attempts : 1;
-      const cause = error instanceof AttemptsError ? error.cause : error;
-      if (classifyError(cause) === 'fatal') {
-        this.fatal ??= asError(cause);
-        return this.abandon(settled, this.fatal);
-      }
-      // The rows could not commit (retries used up, or a permanent error): they fail, and the
-      // watermark still has to move past them, or they would be neither stored nor failed.
-      const code = errorCode(cause);
-      const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
-      try {
-        await withRetry(
-          () =>
-            store.index.commitBatch([], this.onConflict, this.runId, watermark, () => {
-              beforeCommit?.(failed);
-              this.countInHistory(failed, options);
-            }),
-          this.retry,
-        );
-      } catch (markError) {
-        this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
-        return this.abandon(settled, this.fatal);
-      }
-      return this.tally(failed);
-    }
+    return rows;
   }
 
-  private countInHistory(results: ItemResult[], options: SubmitOptions): void {
-    const delta = { read: results.length, written: 0, skipped: 0, failed: 0 };
+  private countInHistory(results: ItemResult[], alsoCounted: AlsoCounted): void {
+    const delta = { read: results.length + alsoCounted.read, written: 0, skipped: alsoCounted.skipped, failed: alsoCounted.failed };
     for (const result of results) delta[result.outcome]++;
-    if (options.alsoCounted) {
-      delta.read += options.alsoCounted.read;
-      delta.skipped += options.alsoCounted.skipped;
-      delta.failed += options.alsoCounted.failed;
-    }
     this.store.runs.addCommitted(this.runId, delta);
   }
 
@@ -319,7 +373,7 @@ export class BatchWriter {
     });
   }
 
-  private tally(results: ItemResult[]): BatchOutcome {
+  private tally(results: ItemResult[]): Pick<BatchOutcome, 'results' | 'committed'> {
     for (const result of results) {
       if (result.outcome === 'written') {
         this.totals.written++;
@@ -331,12 +385,12 @@ export class BatchWriter {
   }
 
   private abandon(settled: Settled[], fatal: Error): BatchOutcome {
-    return { results: settled.map((entry) => (entry.ok ? abortedResult(entry.prepared.item.key, fatal) : entry.result)), committed: false };
+    return uncommitted(settled.map((entry) => (entry.ok ? abortedResult(entry.prepared.item.key, fatal) : entry.result)));
   }
 
   /** Not committed, and not failed either: the whole batch is left for `--resume`. */
   private leaveForResume(settled: Settled[]): BatchOutcome {
-    return { results: settled.map((entry) => (entry.ok ? interruptedResult(entry.prepared.item.key, null, 0, entry.durationMs) : entry.result)), committed: false };
+    return uncommitted(settled.map((entry) => (entry.ok ? interruptedResult(entry.prepared.item.key, null, 0, entry.durationMs) : entry.result)));
   }
 
   private conflictResult(prepared: Prepared, durationMs: number, attempts = 1): ItemResult {

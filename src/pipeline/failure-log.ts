@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { FailureLine } from '../store/failure-rows.js';
 
 /** One line of the failures file: enough to find the record, understand why, and feed it back. */
 export interface FailureEntry {
@@ -18,29 +19,52 @@ export interface FailureEntry {
 }
 
 /**
- * Appends failed items as NDJSON, created (0600) on the first failure. Each entry is written
- * before the batch holding its line commits, so a crash never loses a failure.
+ * A run's failures file (NDJSON, created 0600 on the first failure). Entries are numbered and
+ * committed in the index with the batch that passes their lines (`prepare`), and appended here
+ * only once that commit succeeded (`append`): an entry whose batch did not commit is in no file,
+ * so `--resume` fails its line again without a duplicate. Each line starts with its `entry` id
+ * (`<run id>/<seq>`), by which a crashed run's file is completed from the index exactly once.
  */
 export class FailureLog {
   readonly path: string;
   count = 0;
+  /** False once an append failed: the index then keeps the run's entries for a later import or gc. */
+  complete = true;
   private fd: number | null = null;
   private readonly runId: string;
+  private readonly durable: boolean;
 
-  constructor(file: string, runId: string) {
+  constructor(file: string, runId: string, options: { durable?: boolean } = {}) {
     this.path = path.resolve(file);
     this.runId = runId;
+    this.durable = options.durable ?? false;
   }
 
-  write(entry: FailureEntry): void {
-    if (this.fd === null) {
-      fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
-      this.fd = fs.openSync(this.path, 'a', 0o600);
+  /** The numbered lines for `entries`, following those appended so far; nothing is written yet. */
+  prepare(entries: readonly FailureEntry[]): FailureLine[] {
+    return entries.map((entry, i) => {
+      const seq = this.count + i + 1;
+      return { seq, line: failureLine(entry, `${this.runId}/${seq}`, this.runId) };
+    });
+  }
+
+  /** Appends lines whose batch committed, in one write (with --durable, flushed to disk). */
+  append(lines: readonly FailureLine[]): void {
+    if (lines.length === 0) return;
+    try {
+      if (this.fd === null) {
+        fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
+        this.fd = fs.openSync(this.path, 'a', 0o600);
+      }
+      fs.writeSync(this.fd, lines.map((line) => line.line + '\n').join(''));
+      if (this.durable) fs.fsyncSync(this.fd);
+    } catch (error) {
+      this.complete = false;
+      throw error;
+    } finally {
+      // Committed in the index either way: the numbers are taken.
+      this.count = lines[lines.length - 1]!.seq;
     }
-    const { record, raw, rawBase64, ...about } = entry;
-    const line = { ...about, run: entry.run ?? this.runId, ...(record !== undefined ? { record } : { raw: raw ?? null }), ...(rawBase64 ? { rawBase64 } : {}) };
-    fs.writeSync(this.fd, JSON.stringify(line) + '\n');
-    this.count++;
   }
 
   /** The file's path when anything was written to it, else null. */
@@ -52,4 +76,11 @@ export class FailureLog {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** The JSON text of one failures-file line; `entry` comes first, so even a cut-off line says whose it is. */
+function failureLine(entry: FailureEntry, id: string, runId: string): string {
+  const { record, raw, rawBase64, run, ...about } = entry;
+  const line = { entry: id, ...about, run: run ?? runId, ...(record !== undefined ? { record } : { raw: raw ?? null }), ...(rawBase64 ? { rawBase64 } : {}) };
+  return JSON.stringify(line);
 }

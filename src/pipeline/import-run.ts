@@ -4,7 +4,8 @@ import type { FailureEvent, ReadEvent } from '../input/records.js';
 import { errorMessage } from '../errors.js';
 import type { Watermark } from '../store/index-db.js';
 import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-writer.js';
-import type { FailureEntry, FailureLog } from './failure-log.js';
+import type { AlsoCounted } from './batch-items.js';
+import type { FailureEntry } from './failure-log.js';
 
 /** One input as the pipeline sees it: named records, and where an earlier run left off. */
 export interface RunInput {
@@ -20,8 +21,6 @@ export interface ImportRunOptions {
   batchSize: number;
   /** Stop reading once this many items have failed. */
   maxErrors: number | null;
-  /** Where failed items go; null for a dry run. */
-  failures: FailureLog | null;
   /** Aborting it stops reading; what was read is still written and committed. */
   signal?: AbortSignal;
   onFailure?: (entry: FailureEntry) => void;
@@ -126,10 +125,8 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     if (options.lineBuffers) for (const item of items) options.lineBuffers.release(item.value);
   };
 
-  const fail = (entry: FailureEntry) => {
-    options.failures?.write(entry);
-    options.onFailure?.(entry);
-  };
+  // Failure entries reach the failures file with the commit that passes their lines (BatchWriter).
+  const fail = (entry: FailureEntry) => options.onFailure?.(entry);
   // Reader failures waiting for the batch that commits past them (see `flush`): --max-errors counts them already.
   let failedUncommitted = 0;
   const shouldStop = (): boolean => {
@@ -178,29 +175,27 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       aside = { read: 0, skipped: 0, failed: 0 };
       asideFailures = [];
       flushedLine = lastLine;
-      const settleAside = (committed: boolean) => {
+      const settleAside = (committed: AlsoCounted | null) => {
         failedUncommitted -= readerFailures.length;
         if (!committed) return;
-        counters.skipped += alsoCounted.skipped;
-        counters.failed += alsoCounted.failed;
+        counters.skipped += committed.skipped;
+        counters.failed += committed.failed;
       };
       if (!writer) {
         for (const entry of readerFailures) fail(entry);
-        settleAside(true);
+        settleAside(alsoCounted);
         counters.written += items.length;
         giveBack(items);
         return;
       }
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
       const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records } : null;
-      const beforeCommit = (results: ItemResult[]) => {
-        for (const entry of readerFailures) fail(entry);
-        recordItemFailures(results, items, fail);
-      };
-      const submitted = writer.submit(items, { watermark, alsoCounted, beforeCommit });
+      const itemFailures = (results: ItemResult[]) => itemFailureEntries(results, items);
+      const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures });
       outstanding.push(
         submitted.done.then((outcome) => {
-          settleAside(outcome.committed);
+          settleAside(outcome.committed ? outcome.alsoCounted : null);
+          for (const entry of outcome.failures) fail(entry);
           account(outcome, counters);
           giveBack(items);
         }),
@@ -288,12 +283,13 @@ function account(outcome: BatchOutcome, counters: RunCounters): void {
   }
 }
 
-function recordItemFailures(results: ItemResult[], items: RunItem[], fail: (entry: FailureEntry) => void): void {
+function itemFailureEntries(results: ItemResult[], items: RunItem[]): FailureEntry[] {
+  const entries: FailureEntry[] = [];
   for (let i = 0; i < results.length; i++) {
     const result = results[i]!;
     if (!result.failed) continue;
     const item = items[i]!;
-    fail({
+    entries.push({
       source: item.source ?? '-',
       line: item.line ?? null,
       key: result.key,
@@ -304,6 +300,7 @@ function recordItemFailures(results: ItemResult[], items: RunItem[], fail: (entr
       ...recordOrRaw(item.value),
     });
   }
+  return entries;
 }
 
 function recordOrRaw(value: string | Uint8Array): { record: unknown } | { raw: string | null } {

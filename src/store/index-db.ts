@@ -63,6 +63,30 @@ export interface Watermark {
 
 export type RowOutcome = 'written' | 'skipped' | 'conflict';
 
+/** One batch to commit: its rows in input order, and how far its input is then committed. */
+export interface BatchCommit {
+  rows: readonly IndexRow[];
+  mode: ConflictMode;
+  runId: string;
+  watermark: Watermark | null;
+  /**
+   * `--resume`: lines of this input that an overlapping run committed meanwhile (up to the
+   * stored watermark, when it describes the same input) are that run's; rows at them are skipped.
+   */
+  shareInput?: boolean;
+}
+
+type StoredWatermark = Watermark & { startedAt: number | null };
+
+/**
+ * Whether a stored watermark describes the input a batch was read from: the same file (device
+ * and inode; null for standard input) with the same first bytes when both fingerprinted as many.
+ */
+function sameInput(stored: Watermark, watermark: Watermark): boolean {
+  if (stored.dev !== watermark.dev || stored.ino !== watermark.ino) return false;
+  return stored.fingerprintLen !== watermark.fingerprintLen || stored.fingerprint === watermark.fingerprint;
+}
+
 const BUSY_TIMEOUT_MS = 5000;
 const PAGE_SIZE = 16 * 1024;
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
@@ -77,6 +101,9 @@ export class IndexDb {
   private readonly saveWatermark: Database.Statement;
   private readonly selectItem: Database.Statement;
   private readonly selectKey: Database.Statement;
+  private readonly selectStoredWatermark: Database.Statement;
+  private readonly selectRunStart: Database.Statement;
+  private readonly runStarts = new Map<string, number | null>();
 
   constructor(dbPath: string, options: { durable?: boolean } = {}) {
     this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
@@ -104,44 +131,72 @@ export class IndexDb {
         run_id = excluded.run_id, updated_at = excluded.updated_at`);
     this.selectItem = this.db.prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key = ?`);
     this.selectKey = this.db.prepare(`SELECT 1 FROM items WHERE key = ?`).pluck();
+    this.selectStoredWatermark = this.db.prepare(`SELECT s.name, s.dev, s.ino, s.fingerprint, s.fingerprint_len AS fingerprintLen, s.line, s.bytes, s.records,
+      r.started_at AS startedAt FROM sources s LEFT JOIN runs r ON r.run_id = s.run_id WHERE s.name = ?`);
+    this.selectRunStart = this.db.prepare(`SELECT started_at FROM runs WHERE run_id = ?`).pluck();
   }
 
   /**
    * Commits a batch's rows, its changes to the running totals and its source's watermark in one
-   * BEGIN IMMEDIATE transaction. Each row's outcome, in order, goes to `finish`, which runs before
-   * COMMIT (so what it records, e.g. failures, is never behind the watermark); its return value
-   * is returned. Under `skip` and `fail` an existing key is left alone.
+   * BEGIN IMMEDIATE transaction. `finish` runs inside it, before COMMIT, with each row's outcome
+   * in order and the line up to which an overlapping run had already committed this input (see
+   * `shareInput`); what it records (failure entries, history counts) commits or rolls back with the
+   * rows, and its return value is returned. Under `skip` and `fail` an existing key is left alone.
    */
-  commitBatch<T>(rows: readonly IndexRow[], mode: ConflictMode, runId: string, watermark: Watermark | null, finish: (outcomes: RowOutcome[]) => T): T {
-    const now = Date.now();
+  commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
+    const { rows, mode, runId, watermark } = batch;
     const apply = this.db.transaction((): T => {
+      const now = Date.now();
+      const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
+      const same = stored !== undefined && sameInput(stored, watermark!);
+      const committedBefore = batch.shareInput && same ? stored.line : 0;
       const outcomes: RowOutcome[] = new Array(rows.length);
       const tally = new TotalsTally();
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
-        const counted = { size: row.size, type: row.type, inline: row.inline !== null };
-        if (this.insertNew.run(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now).changes > 0) {
-          tally.add(counted);
-          outcomes[i] = 'written';
-        } else if (mode === 'replace') {
-          const old = this.selectCounted.get(row.key) as { size: number; type: string; inline: number; run_id: string | null; updated_at: number; source: string | null; line: number | null };
-          if (row.unlessNewer && old.run_id !== runId && isNewer(old, row.unlessNewer)) {
-            outcomes[i] = 'skipped';
-            continue;
-          }
-          this.replace.run(row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, row.key);
-          tally.add({ size: old.size, type: old.type, inline: old.inline === 1 }, -1);
-          tally.add(counted);
-          outcomes[i] = 'written';
-        } else {
-          outcomes[i] = mode === 'skip' ? 'skipped' : 'conflict';
-        }
+        outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
       }
       tally.save(this.totals);
-      if (watermark) this.saveWatermark.run({ ...watermark, runId, now });
-      return finish(outcomes);
+      if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) this.saveWatermark.run({ ...watermark, runId, now });
+      return finish(outcomes, committedBefore);
     });
     return apply.immediate();
+  }
+
+  private applyRow(row: IndexRow, mode: ConflictMode, runId: string, now: number, tally: TotalsTally): RowOutcome {
+    const counted = { size: row.size, type: row.type, inline: row.inline !== null };
+    if (this.insertNew.run(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now).changes > 0) {
+      tally.add(counted);
+      return 'written';
+    }
+    if (mode !== 'replace') return mode === 'skip' ? 'skipped' : 'conflict';
+    const old = this.selectCounted.get(row.key) as { size: number; type: string; inline: number; run_id: string | null; updated_at: number; source: string | null; line: number | null };
+    if (row.unlessNewer && old.run_id !== runId && isNewer(old, row.unlessNewer)) return 'skipped';
+    this.replace.run(row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, row.key);
+    tally.add({ size: old.size, type: old.type, inline: old.inline === 1 }, -1);
+    tally.add(counted);
+    return 'written';
+  }
+
+  /**
+   * A watermark only moves forward: over the same input, never back to an earlier line (an
+   * overlapping run that read less commits after one that read more); over another input (the
+   * file was replaced), only for a run that started no earlier than the one that saved it.
+   */
+  private watermarkMovesOn(watermark: Watermark, stored: StoredWatermark | undefined, same: boolean, runId: string): boolean {
+    if (!stored) return true;
+    if (same) return watermark.line > stored.line;
+    if (stored.startedAt === null) return true;
+    return (this.runStart(runId) ?? Infinity) >= stored.startedAt;
+  }
+
+  private storedWatermark(name: string): StoredWatermark | undefined {
+    return this.selectStoredWatermark.get(name) as StoredWatermark | undefined;
+  }
+
+  private runStart(runId: string): number | null {
+    if (!this.runStarts.has(runId)) this.runStarts.set(runId, (this.selectRunStart.get(runId) as number | undefined) ?? null);
+    return this.runStarts.get(runId)!;
   }
 
   hasKey(key: string): boolean {

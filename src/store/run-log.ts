@@ -57,10 +57,10 @@ export class RunLog {
     this.db = db;
   }
 
-  register(run: { runId: string; command: string; startedAt: number; sources: string[] }): void {
+  register(run: { runId: string; command: string; startedAt: number; sources: string[]; failuresFile?: string | null }): void {
     this.db
-      .prepare(`INSERT INTO runs (run_id, command, pid, started_at, status, sources) VALUES (?, ?, ?, ?, 'running', ?)`)
-      .run(run.runId, run.command, process.pid, run.startedAt, JSON.stringify(run.sources));
+      .prepare(`INSERT INTO runs (run_id, command, pid, started_at, status, sources, failures_file) VALUES (?, ?, ?, ?, 'running', ?, ?)`)
+      .run(run.runId, run.command, process.pid, run.startedAt, JSON.stringify(run.sources), run.failuresFile ?? null);
   }
 
   /**

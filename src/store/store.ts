@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
 import { BlobStore } from './blob-store.js';
+import { FailureRows } from './failure-rows.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
 import { prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
@@ -37,6 +38,7 @@ export class Store {
   readonly blobs: BlobStore;
   readonly index: IndexDb;
   readonly runs: RunLog;
+  readonly failureRows: FailureRows;
   readonly faults: FaultInjector;
   readonly durable: boolean;
 
@@ -46,6 +48,7 @@ export class Store {
     this.index = index;
     this.blobs = new BlobStore(layout, { durable: this.durable });
     this.runs = new RunLog(index.db);
+    this.failureRows = new FailureRows(index.db);
     this.faults = options.faults ?? FaultInjector.none();
   }
 

@@ -1,11 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ndjson, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, importJson, importOk, parseSummary } from '../helpers/store.js';
-import { expectAccountedFor, expectNoStackTrace, expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, failuresOf, pad, startBwriteAfter } from '../helpers/robustness.js';
+import { expectAccountedFor, expectNoStackTrace, expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, failuresOf, pad, startBwriteAfter, tryTmpfs, unmount } from '../helpers/robustness.js';
 
 const RECORDS = 600;
 // Several rules at 20 % each compound (four fail ~59 % of attempts), so the retries must outlast that.
@@ -104,28 +102,6 @@ describe('a store that fails ends the run with exit 3; --resume then completes i
     await expectVerifies(store, `after ${faults} and --resume`, true);
   });
 });
-
-/** As root, mount a tmpfs of `size` and give its path; null when this machine does not allow it. */
-function tryTmpfs(size: string): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
-  const mountPoint = mkdtempSync(join(tmpdir(), 'bwrite-tmpfs-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', mountPoint], { stdio: 'ignore' });
-    return mountPoint;
-  } catch {
-    rmdirSync(mountPoint);
-    return null;
-  }
-}
-
-function unmount(mountPoint: string): void {
-  try {
-    execFileSync('umount', [mountPoint], { stdio: 'ignore' });
-    rmdirSync(mountPoint);
-  } catch {
-    // Left for the OS to clean up; never fail a test for it.
-  }
-}
 
 // Probe once whether real tmpfs mounts are possible here (root on Linux); register the test only then.
 const probe = tryTmpfs('1m');

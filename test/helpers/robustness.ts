@@ -1,6 +1,8 @@
 // Helpers for the robustness tests: seeded randomness, waiting on a running process, store checks
 // that every crash, fault and hostile-input test repeats, and running bwrite under a shell setup.
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -147,4 +149,26 @@ export async function runMeasured(args: string[], parts: Iterable<string | Buffe
     .filter((line) => !line.startsWith('bwrite-test-maxrss-kb=') && !line.startsWith('Command exited with non-zero status'))
     .join('\n');
   return { run, stderr, rssMiB: rss ? Number(rss[1]) / 1024 : null };
+}
+
+/** As root, mount a tmpfs of `size` and give its path; null when this machine does not allow it. */
+export function tryTmpfs(size: string): string | null {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
+  const mountPoint = mkdtempSync(join(tmpdir(), 'bwrite-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', mountPoint], { stdio: 'ignore' });
+    return mountPoint;
+  } catch {
+    rmdirSync(mountPoint);
+    return null;
+  }
+}
+
+export function unmount(mountPoint: string): void {
+  try {
+    execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+    rmdirSync(mountPoint);
+  } catch {
+    // Left for the OS to clean up; never fail a test for it.
+  }
 }

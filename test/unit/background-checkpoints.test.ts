@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/cli.js';
 function writeTenMegabytes(index: IndexDb): void {
   const value = Buffer.alloc(1000, 0x61);
   const rows = Array.from({ length: 10_000 }, (_, i) => ({ key: `k${i}`, sha256: 'x'.repeat(64), size: value.length, type: 'json', inline: value, source: null, line: i }));
-  for (let i = 0; i < rows.length; i += 500) index.commitBatch(rows.slice(i, i + 500), 'replace', 'run', null, () => undefined);
+  for (let i = 0; i < rows.length; i += 500) index.commitBatch({ rows: rows.slice(i, i + 500), mode: 'replace', runId: 'run', watermark: null }, () => undefined);
 }
 
 describe('BackgroundCheckpoints', () => {

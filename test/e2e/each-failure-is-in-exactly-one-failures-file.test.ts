@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
+import { describeRun, exportLines, importJson, parseSummary, type Failure } from '../helpers/store.js';
+import { expectVerifies, pad, seededRandom, tryTmpfs, unmount } from '../helpers/robustness.js';
+
+/** `n` lines; every `badEvery`-th lacks its key. Values are about `padBytes` bytes. */
+function inputText(n: number, badEvery: number, padBytes: number, tag = 'v'): string {
+  let text = '';
+  for (let i = 1; i <= n; i++) {
+    const record = i % badEvery === 0 ? { nokey: i, tag } : { id: `k${pad(i)}`, tag, pad: 'p'.repeat(padBytes) };
+    text += JSON.stringify(record) + '\n';
+  }
+  return text;
+}
+
+function badLines(n: number, badEvery: number): number[] {
+  return Array.from({ length: Math.floor(n / badEvery) }, (_, i) => (i + 1) * badEvery);
+}
+
+async function entriesOf(files: string[]): Promise<Failure[]> {
+  const entries: Failure[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of linesOf(text)) if (line.trim() !== '') entries.push(JSON.parse(line) as Failure);
+  }
+  return entries;
+}
+
+async function storeFailureFiles(store: string): Promise<string[]> {
+  const dir = join(store, 'failures');
+  return (await readdir(dir)).filter((name) => name.endsWith('.ndjson')).map((name) => join(dir, name));
+}
+
+/** Every bad line of `source` is in the entries exactly once, and nothing else is. */
+function expectEachBadLineOnce(entries: Failure[], source: string, bad: number[]): void {
+  const lines = entries.filter((entry) => entry.source === source).map((entry) => entry.line);
+  const seen = new Map<number, number>();
+  for (const line of lines) seen.set(line, (seen.get(line) ?? 0) + 1);
+  const twice = [...seen].filter(([, count]) => count > 1).map(([line]) => line);
+  expect(twice, 'lines that are in the failures files more than once').toEqual([]);
+  expect([...seen.keys()].sort((a, b) => a - b)).toEqual(bad);
+  expect(new Set(entries.map((entry) => entry.entry)).size, 'each entry has its own id').toBe(entries.length);
+}
+
+const probe = tryTmpfs('1m');
+if (probe) unmount(probe);
+
+describe('each failed item is in exactly one run\'s failures file', () => {
+  if (probe) {
+    it('a COMMIT that fails on a full disk (3 MiB tmpfs) leaves its entries in no file: the aborted run lists what it counted, and --resume lists the rest once', async () => {
+      const dir = await tempDir();
+      const mountPoint = tryTmpfs('3m');
+      expect(mountPoint).not.toBeNull();
+      onTestFinished(() => unmount(mountPoint!));
+      const store = join(mountPoint!, 'store');
+      const N = 8000;
+      const input = await writeText(join(dir, 'in.ndjson'), inputText(N, 10, 600));
+      const first = join(dir, 'failures-1.ndjson');
+      const second = join(dir, 'failures-2.ndjson');
+
+      const full = await importJson(store, ['--batch-size', '50', '--resume', '--failures', first, input]);
+      expect(full.run.code, describeRun(full.args, full.run)).toBe(3);
+      expect(full.summary.status).toBe('aborted');
+      expect(full.run.stderr).toMatch(/SQLITE_FULL|full/i);
+      const listed = await entriesOf([first]);
+      expect(listed.length, 'the aborted run lists exactly the failures it reports').toBe(full.summary.failed);
+
+      execFileSync('mount', ['-o', 'remount,size=64m', mountPoint!]);
+      const resumed = await importJson(store, ['--batch-size', '50', '--resume', '--failures', second, input]);
+      expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(1);
+      expect((await entriesOf([second])).length).toBe(resumed.summary.failed);
+      expectEachBadLineOnce(await entriesOf([first, second]), input, badLines(N, 10));
+      expect(await exportLines(store)).toHaveLength(N - badLines(N, 10).length);
+      await expectVerifies(store, 'after the full disk and --resume', true);
+    }, 90_000);
+  }
+
+  it('a commit retried after SQLITE_BUSY inside its transaction lists its failures once', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const N = 2000;
+    const input = await writeText(join(dir, 'in.ndjson'), inputText(N, 7, 20));
+    const args = ['--batch-size', '25', '--retries', '60', '--retry-delay', '1', '--retry-max-delay', '5', input];
+
+    const { run, summary } = await importJson(store, args, { env: { BWRITE_FAULTS: 'index:SQLITE_BUSY:0.5', BWRITE_FAULTS_SEED: '3' } });
+
+    expect(run.code, describeRun(args, run)).toBe(1);
+    expect(summary.retries, 'commits were retried').toBeGreaterThan(10);
+    const entries = await entriesOf([summary.failuresFile!]);
+    expect(entries).toHaveLength(summary.failed);
+    expectEachBadLineOnce(entries, input, badLines(N, 7));
+  });
+
+  it('imports killed with SIGKILL at random moments, then resumed, list every bad line once across all their failures files', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const N = 60_000;
+    const input = await writeText(join(dir, 'in.ndjson'), inputText(N, 9, 300));
+    const random = seededRandom(14);
+    const args = ['import', '--store', store, '--resume', '--batch-size', '40', '--progress', 'none', input];
+    const env = { BWRITE_LEASE_MS: '300' };
+    let kills = 0;
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const running = startBwrite(args, { env });
+      await sleep(150 + random() * 350);
+      const killed = running.child.kill('SIGKILL');
+      const result = await running.result;
+      if (result.signal === 'SIGKILL' && killed) kills++;
+      else break;
+      // The killed run's lease runs out; the next run completes its failures file.
+      await sleep(350);
+    }
+    expect(kills, 'some runs were killed mid-way').toBeGreaterThan(2);
+    await sleep(350);
+    const last = await runBwrite([...args, '--json'], { env });
+    expect([0, 1], describeRun(args, last)).toContain(last.code);
+    expect(parseSummary(args, last).status).not.toBe('aborted');
+
+    expectEachBadLineOnce(await entriesOf(await storeFailureFiles(store)), input, badLines(N, 9));
+    expect(await exportLines(store)).toHaveLength(N - badLines(N, 9).length);
+    await expectVerifies(store, 'after the kills and --resume', true);
+  }, 120_000);
+});
