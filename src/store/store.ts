@@ -11,8 +11,13 @@
  *    after the start of the oldest live import (or its own start), and re-checks a blob after
  *    moving it aside, so it never deletes what a running import is about to refer to. A blob
  *    set aside keeps its digest in its name; gc and import put any such leftover back first.
- * 4. A batch's rows and its source's resume watermark commit in one transaction, and batches
- *    commit in input order: the watermark is always a gap-free prefix of the input.
+ * 4. A batch's rows, its source's resume watermark and its failure entries commit in one
+ *    transaction, and a run's batches commit in input order: the watermark is always a gap-free
+ *    prefix of the input. It only moves forward over the same input: under `--resume`, rows and
+ *    failures at lines another run committed meanwhile are skipped, so no line is stored or
+ *    failed twice.
+ * 5. A failure entry reaches the run's failures file only after its batch committed; the index
+ *    keeps it until the run ends, so a crashed run's file is completed from there, once each.
  */
 import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
