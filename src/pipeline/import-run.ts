@@ -10,7 +10,8 @@ import type { FailureEntry, FailureLog } from './failure-log.js';
 export interface RunInput {
   name: string;
   id: string;
-  identity: Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'>;
+  /** What the watermark records to recognise the input, once its first `committed` bytes are committed. */
+  identity: (committed: number) => Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'>;
   /** Records that start at or before this line were committed by an earlier run (`--resume`). */
   resumeAfterLine: number;
   events: AsyncIterable<ReadEvent[]>;
@@ -192,7 +193,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         return;
       }
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
-      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records } : null;
+      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records } : null;
       const beforeCommit = (results: ItemResult[]) => {
         for (const entry of readerFailures) fail(entry);
         recordItemFailures(results, items, fail);
