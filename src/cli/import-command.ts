@@ -7,7 +7,7 @@ import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
 import type { ReadEvent } from '../input/records.js';
-import { checkInput, fingerprintOf, openSource, type InputFormat, type InputSource } from '../input/source.js';
+import { checkInput, identityAt, openSource, type InputFormat, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
@@ -20,6 +20,7 @@ import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
+import { inputStart, type InputStart } from './resume-point.js';
 import { checkCsvOptions, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
@@ -107,9 +108,13 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const progress = await startProgress(options.quiet ? 'none' : options.progress, output, () => ({ sources: opened, writer }));
 
   const lineBuffers = new LineBuffers();
+  const notice = (message: string) => {
+    if (!options.quiet) output.error(message, { prefix: 'bwrite: ' });
+  };
+  const startOf = store ? (source: InputSource) => inputStart(store, source, { signal: controller.signal, notice }, Boolean(options.resume)) : null;
   let outcome;
   try {
-    outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry', lineBuffers), {
+    outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry', lineBuffers, startOf), {
       batchSize: options.batchSize,
       maxErrors: options.maxErrors ?? null,
       signal: controller.signal,
@@ -165,6 +170,7 @@ async function* openInputs(
   opened: InputSource[],
   failuresFiles: boolean,
   lineBuffers: LineBuffers,
+  startOf: ((source: InputSource) => Promise<InputStart>) | null,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
@@ -186,28 +192,11 @@ async function* openInputs(
     yield {
       name: source.name,
       id: source.id,
-      identity: { dev: source.dev, ino: source.ino, fingerprint: source.fingerprint, fingerprintLen: source.fingerprintLen },
-      resumeAfterLine: options.resume && store ? await resumePoint(store, source) : 0,
+      identity: (committed) => identityAt(source, committed),
+      ...(startOf ? await startOf(source) : { resumeAfterLine: 0, supersedes: null }),
       events,
     };
   }
-}
-
-/**
- * The last line an earlier run committed, if the source is still the file it read: same file
- * (device and inode), same first bytes, and not shorter than what was committed. Otherwise the
- * file was replaced or truncated, and is imported from the start.
- */
-async function resumePoint(store: Store, source: InputSource): Promise<number> {
-  const mark = store.index.getWatermark(source.id);
-  if (!mark) return 0;
-  if (source.path === null) return mark.line;
-  if (mark.fingerprint === null) return 0;
-  if (mark.ino !== null && (mark.ino !== source.ino || mark.dev !== source.dev)) return 0;
-  if (source.size !== null && source.size < mark.fingerprintLen) return 0;
-  if (!source.gzip && source.size !== null && source.size < mark.bytes) return 0;
-  const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
-  return now === mark.fingerprint ? mark.line : 0;
 }
 
 /** Runs looked up once each: a failures file names the same run on every line. */

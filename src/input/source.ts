@@ -4,8 +4,10 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
+import type { Watermark } from '../store/index-db.js';
 import { drained } from './drain.js';
 import { LineBuffers } from './line-buffers.js';
+import { StreamHead } from './stream-head.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'tsv';
 
@@ -29,6 +31,8 @@ export interface InputSource {
   /** SHA-256 of the first `fingerprintLen` bytes of the file as stored; null for standard input. */
   fingerprint: string | null;
   fingerprintLen: number;
+  /** Standard input's first (decompressed) bytes, for its watermark and `--resume`; null for a file. */
+  head: StreamHead | null;
   /** Raw bytes consumed so far (compressed bytes for gzip). */
   bytesRead: number;
   chunks: AsyncIterable<Buffer>;
@@ -83,6 +87,7 @@ export async function openSource(spec: string, options: { sourceName?: string; l
     gzip,
     fingerprint: sha256Hex(head),
     fingerprintLen: head.length,
+    head: null,
     bytesRead: 0,
     chunks: (async function* () {})(),
   };
@@ -141,11 +146,25 @@ function openStdin(sourceName: string | undefined): InputSource {
     gzip: false,
     fingerprint: null,
     fingerprintLen: 0,
+    head: null,
     bytesRead: 0,
     chunks: (async function* () {})(),
   };
-  source.chunks = sniffAndDecode(process.stdin, source);
+  const head = new StreamHead(sniffAndDecode(process.stdin, source), FINGERPRINT_BYTES);
+  source.head = head;
+  source.chunks = head.chunks();
   return source;
+}
+
+/**
+ * What the watermark records of an input once its first `committed` bytes are committed: a file
+ * is known by device, inode and its first bytes as stored; standard input by its first bytes as
+ * read (decompressed, like the lines and offsets the watermark counts), no more than were committed,
+ * so that the same feed grown longer still matches.
+ */
+export function identityAt(source: InputSource, committed: number): Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'> {
+  if (source.head) return { dev: null, ino: null, ...source.head.fingerprint(committed) };
+  return { dev: source.dev, ino: source.ino, fingerprint: source.fingerprint, fingerprintLen: source.fingerprintLen };
 }
 
 async function* sniffAndDecode(stream: Readable, source: InputSource): AsyncGenerator<Buffer> {

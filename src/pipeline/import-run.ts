@@ -2,7 +2,7 @@ import { unsafeNumbersAsStrings } from '../input/exact-numbers.js';
 import type { LineBuffers } from '../input/line-buffers.js';
 import type { FailureEvent, ReadEvent } from '../input/records.js';
 import { errorMessage } from '../errors.js';
-import type { Watermark } from '../store/index-db.js';
+import type { Watermark, WatermarkState } from '../store/index-db.js';
 import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-writer.js';
 import type { AlsoCounted } from './batch-items.js';
 import type { FailureEntry } from './failure-log.js';
@@ -11,9 +11,12 @@ import type { FailureEntry } from './failure-log.js';
 export interface RunInput {
   name: string;
   id: string;
-  identity: Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'>;
+  /** What the watermark records to recognise the input, once its first `committed` bytes are committed. */
+  identity: (committed: number) => Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'>;
   /** Records that start at or before this line were committed by an earlier run (`--resume`). */
   resumeAfterLine: number;
+  /** The earlier watermark of this input that does not describe it (replaced or truncated): its own replaces it. */
+  supersedes: WatermarkState | null;
   events: AsyncIterable<ReadEvent[]>;
 }
 
@@ -189,7 +192,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         return;
       }
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
-      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity, line: lastLine, bytes: lastEnd, records } : null;
+      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records, supersedes: input.supersedes } : null;
       const itemFailures = (results: ItemResult[]) => itemFailureEntries(results, items);
       const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures });
       outstanding.push(

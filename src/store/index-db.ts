@@ -59,7 +59,12 @@ export interface Watermark {
   /** Byte offset just past that line: a plain file shorter than this was truncated. */
   bytes: number;
   records: number;
+  /** An earlier watermark of this name that does not describe this input: this one replaces it. */
+  supersedes?: WatermarkState | null;
 }
+
+/** What tells one saved watermark from another. */
+export type WatermarkState = Pick<Watermark, 'line' | 'bytes' | 'fingerprint'>;
 
 export type RowOutcome = 'written' | 'skipped' | 'conflict';
 
@@ -77,6 +82,10 @@ export interface BatchCommit {
 }
 
 type StoredWatermark = Watermark & { startedAt: number | null };
+
+function isState(stored: Watermark, state: WatermarkState | null | undefined): boolean {
+  return !!state && stored.line === state.line && stored.bytes === state.bytes && stored.fingerprint === state.fingerprint;
+}
 
 /**
  * Whether a stored watermark describes the input a batch was read from: the same file (device
@@ -148,7 +157,7 @@ export class IndexDb {
     const apply = this.db.transaction((): T => {
       const now = Date.now();
       const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
-      const same = stored !== undefined && sameInput(stored, watermark!);
+      const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
       const committedBefore = batch.shareInput && same ? stored.line : 0;
       const outcomes: RowOutcome[] = new Array(rows.length);
       const tally = new TotalsTally();
@@ -157,7 +166,10 @@ export class IndexDb {
         outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
       }
       tally.save(this.totals);
-      if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) this.saveWatermark.run({ ...watermark, runId, now });
+      if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) {
+        const { supersedes: _, ...saved } = watermark;
+        this.saveWatermark.run({ ...saved, runId, now });
+      }
       return finish(outcomes, committedBefore);
     });
     return apply.immediate();
@@ -181,10 +193,11 @@ export class IndexDb {
   /**
    * A watermark only moves forward: over the same input, never back to an earlier line (an
    * overlapping run that read less commits after one that read more); over another input (the
-   * file was replaced), only for a run that started no earlier than the one that saved it.
+   * file was replaced), only for a run that started no earlier than the one that saved it. A
+   * watermark this run found not to describe its input (replaced or truncated) it replaces.
    */
   private watermarkMovesOn(watermark: Watermark, stored: StoredWatermark | undefined, same: boolean, runId: string): boolean {
-    if (!stored) return true;
+    if (!stored || isState(stored, watermark.supersedes)) return true;
     if (same) return watermark.line > stored.line;
     if (stored.startedAt === null) return true;
     return (this.runStart(runId) ?? Infinity) >= stored.startedAt;
