@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
@@ -14,12 +13,14 @@ import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
 import { restoreSetAside } from '../store/set-aside.js';
 import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
+import type { RunLease } from '../store/run-lease.js';
+import { newRunId } from '../store/run-log.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
-import { checkCsvOptions, resolveFormat, validateCombination } from './import-checks.js';
+import { checkCsvOptions, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
 export interface ImportOptions {
@@ -61,20 +62,23 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
   checkCsvOptions(formats, options, command);
+  const leaseMs = leaseFromEnv(process.env);
 
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
   const spinner = options.quiet ? { stop() {} } : await startSpinner(options.progress, output, `opening ${options.store}`);
   let store: Store | null;
   try {
-    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable });
+    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable, leaseMs });
   } finally {
     spinner.stop();
   }
   // A gc killed mid-way may have left blobs this run's rows will name in tmp/: put them back first.
   if (store) restoreSetAside(store.layout);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
-  store?.runs.register({ runId, command, startedAt, sources });
+  // Registered with its lease before any blob is written, so that gc spares what it writes.
+  const lease = store?.newRun({ runId, command, startedAt, sources }) ?? null;
+  lease?.register();
   const checkpoints = store ? new BackgroundCheckpoints(store.index, Boolean(options.durable)) : null;
 
   const controller = new AbortController();
@@ -87,7 +91,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
         inlineMax: options.inlineMax,
         onConflict: options.onConflict,
         retry: { retries: options.retries, baseDelayMs: options.retryDelay, maxDelayMs: options.retryMaxDelay },
-        runId,
+        lease: lease ?? undefined,
         type: options.type,
       })
     : null;
@@ -131,7 +135,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const finishedAt = Date.now();
   const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
   const lastSuccessMs = store ? lastSuccess(store) : null;
-  if (store) await finishRun(store, report);
+  if (store && lease) await finishRun(store, lease, report);
   const metricsProblem = options.metricsFile === undefined ? null : writeMetricsOrSay(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
   if (!options.quiet) output.error(summaryLine(report));
@@ -224,9 +228,9 @@ function lastSuccess(store: Store): number | null {
   }
 }
 
-async function finishRun(store: Store, report: RunReport): Promise<void> {
+async function finishRun(store: Store, lease: RunLease, report: RunReport): Promise<void> {
   try {
-    store.runs.finish(report.runId, {
+    lease.finish({
       status: report.status,
       finishedAt: Date.parse(report.finishedAt),
       read: report.read,
@@ -252,11 +256,6 @@ function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Si
   if (stoppedBy === 'store') return 3;
   if (report.status === 'ok') return 0;
   return 1;
-}
-
-function newRunId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /**
