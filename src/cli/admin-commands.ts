@@ -1,6 +1,7 @@
 import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { collectGarbage } from '../store/gc.js';
+import type { RunStatus } from '../store/run-log.js';
 import { openStore } from '../store/store.js';
 import { storeStats, type StoreStats } from '../store/store-stats.js';
 import { verifyStore } from '../store/verify.js';
@@ -59,6 +60,9 @@ function humanStats(stats: StoreStats): string {
   return lines.join('\n');
 }
 
+// Every status, also at 0, so that an alert on `{status="crashed"} > 0` has a series to watch.
+const RUN_STATUSES: readonly RunStatus[] = ['running', 'ok', 'partial', 'aborted', 'interrupted', 'crashed'];
+
 function statsFamilies(stats: StoreStats): MetricFamily[] {
   const latest = stats.runs[0];
   const lastOk = stats.runs.find((run) => run.status === 'ok');
@@ -74,6 +78,12 @@ function statsFamilies(stats: StoreStats): MetricFamily[] {
       samples: Object.entries(stats.byType).map(([type, t]) => ({ labels: { type }, value: t.items })),
     },
     { name: 'bwrite_store_runs', help: 'Runs recorded in the history shown.', type: 'gauge', samples: [{ value: stats.runs.length }] },
+    {
+      name: 'bwrite_store_runs_by_status',
+      help: 'Runs in the history shown, by status; crashed: still marked running, but its lease expired.',
+      type: 'gauge',
+      samples: RUN_STATUSES.map((status) => ({ labels: { status }, value: stats.runs.filter((run) => run.status === status).length })),
+    },
   ];
   if (latest) {
     families.push({

@@ -1,5 +1,6 @@
 import { BwriteError } from '../errors.js';
 import { formatFromName, type InputFormat } from '../input/source.js';
+import { MIN_LEASE_MS } from '../store/run-lease.js';
 import type { ImportOptions } from './import-command.js';
 
 /** Options that contradict each other or have nothing to act on: usage errors (exit 2), never ignored. */
@@ -38,4 +39,18 @@ export function resolveFormat(file: string, options: ImportOptions): InputFormat
   const format = formatFromName(file);
   if (!format) throw new BwriteError('E_USAGE', `cannot tell the format of ${file} from its name; add --format ndjson, csv or tsv`);
   return format;
+}
+
+/**
+ * `BWRITE_LEASE_MS`: how long a run's lease lasts without a renewal (default 30 s), for tests.
+ * Read here and passed to the store as an option: the store and the pipeline never read the environment.
+ */
+export function leaseFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.BWRITE_LEASE_MS;
+  if (text === undefined || text.trim() === '') return undefined;
+  const ms = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(ms) || ms < MIN_LEASE_MS) {
+    throw new BwriteError('E_USAGE', `BWRITE_LEASE_MS must be a whole number of milliseconds, at least ${MIN_LEASE_MS}, got '${text}'`);
+  }
+  return ms;
 }

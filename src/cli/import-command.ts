@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
@@ -15,13 +14,15 @@ import type { ConflictMode } from '../store/index-db.js';
 import { restoreSetAside } from '../store/set-aside.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
+import type { RunLease } from '../store/run-lease.js';
+import { newRunId } from '../store/run-log.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
 import { inputStart, type InputStart } from './resume-point.js';
-import { checkCsvOptions, resolveFormat, validateCombination } from './import-checks.js';
+import { checkCsvOptions, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
 export interface ImportOptions {
@@ -63,13 +64,14 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
   checkCsvOptions(formats, options, command);
+  const leaseMs = leaseFromEnv(process.env);
 
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
   const spinner = options.quiet ? { stop() {} } : await startSpinner(options.progress, output, `opening ${options.store}`);
   let store: Store | null;
   try {
-    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable });
+    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable, leaseMs });
   } finally {
     spinner.stop();
   }
@@ -78,7 +80,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (store) await completeFailureFiles(store);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`), runId, { durable: options.durable }) : null;
-  store?.runs.register({ runId, command, startedAt, sources, failuresFile: failures?.path });
+  // Registered with its lease before any blob is written, so that gc spares what it writes.
+  const lease = store?.newRun({ runId, command, startedAt, sources, failuresFile: failures?.path }) ?? null;
+  lease?.register();
   const checkpoints = store ? new BackgroundCheckpoints(store.index, Boolean(options.durable)) : null;
 
   const controller = new AbortController();
@@ -91,7 +95,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
         inlineMax: options.inlineMax,
         onConflict: options.onConflict,
         retry: { retries: options.retries, baseDelayMs: options.retryDelay, maxDelayMs: options.retryMaxDelay },
-        runId,
+        lease: lease ?? undefined,
         type: options.type,
         failures,
         shareInput: Boolean(options.resume) && command === 'import',
@@ -139,7 +143,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const finishedAt = Date.now();
   const report = buildReport({ runId, outcome, writer, startedAt, finishedAt, failuresFile: failures?.written ?? null, sources, dryRun: Boolean(options.dryRun) });
   const lastSuccessMs = store ? lastSuccess(store) : null;
-  if (store) await finishRun(store, report, failures);
+  if (store && lease) await finishRun(store, lease, report, failures);
   const metricsProblem = options.metricsFile === undefined ? null : writeMetricsOrSay(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
   if (!options.quiet) output.error(summaryLine(report));
@@ -216,11 +220,11 @@ function lastSuccess(store: Store): number | null {
   }
 }
 
-async function finishRun(store: Store, report: RunReport, failures: FailureLog | null): Promise<void> {
+async function finishRun(store: Store, lease: RunLease, report: RunReport, failures: FailureLog | null): Promise<void> {
   try {
     // Every entry the run committed is in its closed failures file now, unless writing it failed.
     if (failures?.complete) store.failureRows.forget(report.runId);
-    store.runs.finish(report.runId, {
+    lease.finish({
       status: report.status,
       finishedAt: Date.parse(report.finishedAt),
       read: report.read,
@@ -246,11 +250,6 @@ function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Si
   if (stoppedBy === 'store') return 3;
   if (report.status === 'ok') return 0;
   return 1;
-}
-
-function newRunId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { BwriteError, errorCode } from '../errors.js';
 import type { ConflictMode, NewerGuard, Watermark } from '../store/index-db.js';
 import type { FailureEntry, FailureLog } from './failure-log.js';
+import type { RunLease } from '../store/run-lease.js';
 import type { RetryPolicy } from './retry.js';
 
 // What goes in and out of a BatchWriter: items, their results (a failure is a value, with the
@@ -74,7 +75,12 @@ export interface BatchWriterOptions {
   inlineMax?: number;
   onConflict?: ConflictMode;
   retry?: Partial<RetryPolicy>;
-  runId?: string;
+  /**
+   * The run this writer's batches belong to, registered and finished by the caller (the CLI's
+   * import). Without it, the writer registers a run of its own (command `library`) on its first
+   * batch, and `close()` (or the store's) finishes it.
+   */
+  lease?: RunLease;
   type?: string;
   onRetry?: (error: unknown, retry: number, delayMs: number) => void;
   /** Where the run's failure entries go: each commits in the index with its batch, then is appended here. */

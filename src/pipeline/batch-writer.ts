@@ -8,11 +8,14 @@ import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
 import type { FailureEntry, FailureLog } from './failure-log.js';
 import { keyProblem, typeProblem } from '../store/keys.js';
 import { itemProblem } from './item-check.js';
+import type { LeaseHold } from '../store/run-lease.js';
+import type { RunTotals } from '../store/run-log.js';
 import type { Store } from '../store/store.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
 import { FdThrottle } from './fd-throttle.js';
 import { sha256Hex } from '../sha256.js';
 import { Semaphore } from './semaphore.js';
+import { WriterRun } from './writer-run.js';
 import {
   abortedResult,
   asError,
@@ -60,6 +63,12 @@ function sharedAside(counted: AlsoCounted | undefined, sharedOut: number): AlsoC
 
 type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: number } | { ok: false; result: ItemResult; interrupted?: boolean };
 
+/** A batch being taken in: its items' outcomes, and its hold on the run's lease once it has one. */
+interface Intake {
+  settled: (Settled | Promise<Settled>)[];
+  hold: LeaseHold | null;
+}
+
 /**
  * One bounded-concurrency writer for a whole run. A permit is held for exactly one value write;
  * items are admitted one at a time as permits free up (nothing is spawned up front), and each
@@ -81,7 +90,7 @@ export class BatchWriter {
 
   private readonly semaphore: Semaphore;
   private readonly throttle: FdThrottle;
-  private readonly runId: string;
+  private readonly run: WriterRun;
   private readonly type: string;
   private readonly onRetry?: BatchWriterOptions['onRetry'];
   private readonly signal?: AbortSignal;
@@ -90,6 +99,7 @@ export class BatchWriter {
   private inFlight = 0;
   private commitTail: Promise<unknown> = Promise.resolve();
   private lastTurn = 0;
+  private closed = false;
 
   constructor(store: Store, options: BatchWriterOptions = {}) {
     this.store = store;
@@ -99,7 +109,7 @@ export class BatchWriter {
     this.inlineMax = options.inlineMax ?? DEFAULT_INLINE_MAX;
     this.onConflict = options.onConflict ?? 'replace';
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.runId = options.runId ?? 'library';
+    this.run = new WriterRun(store, options.lease, () => this.runTotals());
     this.type = options.type ?? 'json';
     const badType = typeProblem(this.type);
     if (badType) throw new BwriteError('E_USAGE', `BatchWriter option type: ${badType}`);
@@ -145,20 +155,44 @@ export class BatchWriter {
 
   /** Takes a batch in: returns once admitted is known, and when done (committed or not). */
   submit(items: readonly WriteItem[], options: SubmitOptions = {}): SubmittedBatch {
-    const settled: (Settled | Promise<Settled>)[] = [];
-    const admitted = this.admit(items, settled);
+    if (this.closed) throw new BwriteError('E_USAGE', 'this BatchWriter is closed: make a new one to write more');
+    const intake: Intake = { settled: [], hold: null };
+    const admitted = this.admit(items, intake);
     const previous = this.commitTail;
     const done = (async (): Promise<BatchOutcome> => {
-      await admitted;
-      const values = settled.some((entry) => entry instanceof Promise) ? await Promise.all(settled) : (settled as Settled[]);
-      await previous;
-      return this.commit(values, items, options);
+      try {
+        await admitted;
+        const { settled } = intake;
+        const values = settled.some((entry) => entry instanceof Promise) ? await Promise.all(settled) : (settled as Settled[]);
+        await previous;
+        return await this.commit(values, items, options, intake.hold);
+      } finally {
+        if (intake.hold) this.run.release(intake.hold);
+      }
     })();
     this.commitTail = done.catch(() => {});
     return { admitted, done };
   }
 
-  private async admit(items: readonly WriteItem[], settled: (Settled | Promise<Settled>)[]): Promise<void> {
+  /**
+   * Waits for every batch taken in, then finishes this writer's own run in the history (`ok`, or
+   * `partial` when an item failed) and gives up its lease; a lease given in the options is left
+   * to its owner. Writing afterwards throws.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.commitTail;
+    await this.run.close(this.retry);
+  }
+
+  private async admit(items: readonly WriteItem[], intake: Intake): Promise<void> {
+    const { settled } = intake;
+    const hold = await this.takeHold();
+    if (typeof hold === 'function') {
+      for (const item of items) settled.push(hold(item.key));
+      return;
+    }
+    intake.hold = hold;
     const inlineAtOnce = this.onConflict === 'replace' && !this.store.faults.covers('blob');
     for (const item of items) {
       const prepared = this.prepare(item);
@@ -182,7 +216,7 @@ export class BatchWriter {
         this.latency.record(0);
       } else {
         await this.semaphore.acquire();
-        settled.push(this.writeValue(prepared));
+        settled.push(this.writeValue(prepared, hold.since));
       }
       // Small blob files are written synchronously (SYNC_WRITE_MAX in blob-store.ts), so a permit
       // can be taken and given back without the event loop turning: every TURN_EVERY_MS, admission
@@ -195,6 +229,19 @@ export class BatchWriter {
     }
   }
 
+  /** The batch's hold on the run's lease, before it writes any blob; if none can be had, each item's outcome. */
+  private async takeHold(): Promise<LeaseHold | ((key: string) => Settled)> {
+    try {
+      return await this.run.hold(this.retry, { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal });
+    } catch (error) {
+      const attempts = error instanceof AttemptsError ? error.attempts : 1;
+      const cause = error instanceof AttemptsError ? error.cause : error;
+      if (error instanceof AttemptsError && error.interrupted) return (key) => ({ ok: false, interrupted: true, result: interruptedResult(key, cause, attempts, 0) });
+      if (classifyError(cause) === 'fatal') this.fatal ??= asError(cause);
+      return (key) => ({ ok: false, result: failedResult(key, errorCode(cause), asError(cause), attempts, 0) });
+    }
+  }
+
   private prepare(item: WriteItem): Prepared | { result: ItemResult } {
     const problem = keyProblem(item.key);
     if (problem) return { result: failedResult(String(item.key), problem.code, new BwriteError(problem.code, problem.message), 0, 0) };
@@ -204,8 +251,11 @@ export class BatchWriter {
     return { item, bytes, sha256, inline: bytes.length <= this.inlineMax };
   }
 
-  /** Holds one permit (given back during backoff sleeps) while the value goes to disk. */
-  private async writeValue(prepared: Prepared): Promise<Settled> {
+  /**
+   * Holds one permit (given back during backoff sleeps) while the value goes to disk; its blob is
+   * left with an mtime no earlier than `since`, when the batch's hold on the lease began.
+   */
+  private async writeValue(prepared: Prepared, since: number): Promise<Settled> {
     const start = performance.now();
     this.enter();
     const { store } = this;
@@ -216,7 +266,7 @@ export class BatchWriter {
       const { attempts } = await withRetry(
         () => {
           store.faults.check('blob');
-          if (!prepared.inline) return store.blobs.write(prepared.sha256, prepared.bytes);
+          if (!prepared.inline) return store.blobs.write(prepared.sha256, prepared.bytes, since);
           return undefined;
         },
         this.retry,
@@ -251,17 +301,21 @@ export class BatchWriter {
   }
 
   /** Commits the rows of the values that reached disk, in one transaction with the watermark. */
-  private async commit(settled: Settled[], items: readonly WriteItem[], options: SubmitOptions): Promise<BatchOutcome> {
+  private async commit(settled: Settled[], items: readonly WriteItem[], options: SubmitOptions, hold: LeaseHold | null): Promise<BatchOutcome> {
     if (this.fatal) return this.abandon(settled, this.fatal);
     // Batches commit in input order: once one holds an interrupted item, no later one may commit,
     // or the watermark would pass over it.
     if (settled.some((entry) => !entry.ok && entry.interrupted)) this.halted = true;
     if (this.halted) return this.leaveForResume(settled);
     const rows = this.rowsOf(settled);
+    const blobs = settled.flatMap((entry) => (entry.ok && !entry.prepared.inline ? [entry.prepared] : []));
     try {
       await this.store.blobs.flushDirectories();
       const { value: recorded } = await withRetry(
-        () => this.commitRecorded(rows, options, (outcomes, committedBefore) => this.sharedOut(this.resultsOf(settled, outcomes), items, committedBefore)),
+        () => {
+          const transaction = () => this.commitRecorded(rows, options, (outcomes, committedBefore) => this.sharedOut(this.resultsOf(settled, outcomes), items, committedBefore), { hold });
+          return hold ? this.run.commit(hold, blobs, transaction) : transaction();
+        },
         this.retry,
         { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal },
       );
@@ -287,7 +341,7 @@ export class BatchWriter {
     const code = errorCode(cause);
     const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
     try {
-      const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => this.sharedOut(failed, items, committedBefore), false), this.retry);
+      const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => this.sharedOut(failed, items, committedBefore), { faults: false }), this.retry);
       return this.committed(recorded);
     } catch (markError) {
       this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
@@ -299,19 +353,20 @@ export class BatchWriter {
    * One attempt at committing: inside the transaction, the batch's final results, its failure
    * entries (kept in the index until they are in the failures file) and its history counts.
    */
-  private commitRecorded(rows: IndexRow[], options: SubmitOptions, resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[], faults = true): Recorded {
+  private commitRecorded(rows: IndexRow[], options: SubmitOptions, resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[], at: { hold?: LeaseHold | null; faults?: boolean }): Recorded {
     const { store } = this;
-    const batch = { rows, mode: this.onConflict, runId: this.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
+    const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
     return store.index.commitBatch(batch, (outcomes, committedBefore) => {
+      if (at.hold) this.run.confirm(at.hold);
       const results = resultsAt(outcomes, committedBefore);
       const readerFailures = (options.readerFailures ?? []).filter((entry) => !(entry.line !== null && entry.line <= committedBefore));
       const alsoCounted = sharedAside(options.alsoCounted, (options.readerFailures?.length ?? 0) - readerFailures.length);
       const failures = [...readerFailures, ...(options.itemFailures?.(results) ?? [])];
       const lines = this.failures?.prepare(failures) ?? [];
-      store.failureRows.insert(this.runId, lines);
+      store.failureRows.insert(this.run.runId, lines);
       this.countInHistory(results, alsoCounted);
       // Last, so that an injected fault rolls back all of the above, as a failed COMMIT would.
-      if (faults) store.faults.check('index');
+      if (at.faults !== false) store.faults.check('index');
       return { results, alsoCounted, failures, lines };
     });
   }
@@ -339,9 +394,11 @@ export class BatchWriter {
 
   private rowsOf(settled: Settled[]): IndexRow[] {
     const rows: IndexRow[] = [];
+    const blobs: Prepared[] = [];
     for (const entry of settled) {
       if (!entry.ok) continue;
       const { item, bytes, sha256, inline } = entry.prepared;
+      if (!inline) blobs.push(entry.prepared);
       rows.push({
         key: item.key,
         sha256,
@@ -359,7 +416,30 @@ export class BatchWriter {
   private countInHistory(results: ItemResult[], alsoCounted: AlsoCounted): void {
     const delta = { read: results.length + alsoCounted.read, written: 0, skipped: alsoCounted.skipped, failed: alsoCounted.failed };
     for (const result of results) delta[result.outcome]++;
-    this.store.runs.addCommitted(this.runId, delta);
+    this.store.runs.addCommitted(this.run.runId, delta);
+  }
+
+  /** This writer's totals as its own run's history row shows them (a library writer's). */
+  private runTotals(): RunTotals {
+    const { written, skipped, failed, retries, bytes } = this.totals;
+    const ms = (q: number) => {
+      const value = this.latency.quantile(q);
+      return value === null ? null : Math.round(value * 1000) / 1000;
+    };
+    return {
+      status: this.fatal ? 'aborted' : failed > 0 ? 'partial' : 'ok',
+      finishedAt: Date.now(),
+      read: written + skipped + failed,
+      written,
+      skipped,
+      failed,
+      retries,
+      bytes,
+      itemsPerSecond: null,
+      latencyMs: { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) },
+      peakInFlight: this.peakInFlight,
+      failuresFile: null,
+    };
   }
 
   private resultsOf(settled: Settled[], outcomes: RowOutcome[]): ItemResult[] {

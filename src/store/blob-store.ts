@@ -34,7 +34,8 @@ export class BlobStore {
   private readonly fanoutReady = new Set<string>();
   private readonly dirtyDirs = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
-  private recent = new Set<string>();
+  /** Digests this process wrote or refreshed lately, with when (ms, taken before the write). */
+  private recent = new Map<string, number>();
   private tmpCounter = 0;
 
   constructor(layout: StoreLayout, options: { durable?: boolean } = {}) {
@@ -48,11 +49,46 @@ export class BlobStore {
     return blobPath(this.layout, digest);
   }
 
-  /** Puts `bytes` under `digest` (the caller hashed them); coalesces concurrent writes of one digest. */
-  async write(digest: string, bytes: Uint8Array): Promise<void> {
-    if (this.recent.has(digest)) return;
+  /**
+   * Puts `bytes` under `digest` (the caller hashed them); coalesces concurrent writes of one digest.
+   * The blob ends up with an mtime no earlier than `freshSince`, which is what keeps `gc` from
+   * removing it before its row commits (rule 3 in store.ts): one this process wrote before that
+   * is refreshed, not skipped. (Without `freshSince`, the blob is always written or refreshed.)
+   */
+  async write(digest: string, bytes: Uint8Array, freshSince = Infinity): Promise<void> {
     const pending = this.inFlight.get(digest);
-    if (pending) return pending;
+    if (pending) await pending;
+    const last = this.recent.get(digest);
+    if (last === undefined) return this.put(digest, bytes);
+    if (last < freshSince) return this.refresh(digest, bytes);
+  }
+
+  /**
+   * Sets a blob's mtime to now, or writes it again if it is gone (a gc removed it) or is not a
+   * plain file. Opened without following links, so a link planted in blobs/ is replaced, never
+   * touched through.
+   */
+  async refresh(digest: string, bytes: Uint8Array): Promise<void> {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.pathOf(digest), O_RDONLY | O_NOFOLLOW);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ELOOP') throw error;
+      this.recent.delete(digest);
+      return this.put(digest, bytes);
+    }
+    const now = Date.now();
+    try {
+      fs.futimesSync(fd, now / 1000, now / 1000);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.remember(digest, now);
+  }
+
+  private async put(digest: string, bytes: Uint8Array): Promise<void> {
+    const started = Date.now();
     if (bytes.length <= SYNC_WRITE_MAX && !this.fsyncEach) {
       this.writeNow(digest, bytes);
     } else {
@@ -60,8 +96,12 @@ export class BlobStore {
       this.inFlight.set(digest, write);
       await write;
     }
-    if (this.recent.size >= RECENT_LIMIT) this.recent = new Set();
-    this.recent.add(digest);
+    this.remember(digest, started);
+  }
+
+  private remember(digest: string, at: number): void {
+    if (this.recent.size >= RECENT_LIMIT) this.recent = new Map();
+    this.recent.set(digest, at);
   }
 
   /** A small value: the same steps as writeFresh, without leaving this thread (see SYNC_WRITE_MAX). */

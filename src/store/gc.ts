@@ -10,7 +10,7 @@ export interface GcReport {
   removedBlobs: number;
   removedTempFiles: number;
   freedBytes: number;
-  /** Unreferenced blobs kept because an import running now may be about to refer to them. */
+  /** Unreferenced blobs kept because a run holding a lease now may be about to refer to them. */
   sparedBlobs: number;
   /** The running totals `stats` shows disagreed with the items and were counted again. */
   recountedTotals: boolean;
@@ -23,16 +23,17 @@ const CLOCK_SLACK_MS = 50;
 
 /**
  * Removes blobs that no index row refers to, and leftover temporary files. Spares everything
- * modified since the oldest running import (or this gc) started — such an import writes every
- * blob it will refer to during its run — and re-checks each blob after moving it aside, so a
- * blob rewritten meanwhile is put back. Also repairs the running totals if `verify` would find
- * them wrong.
+ * modified since the oldest time a run with an unexpired lease protects (or since this gc
+ * started): such a run writes or refreshes every blob it will refer to after that time (rule 3
+ * in store.ts). Re-checks each blob after moving it aside, so a blob rewritten or refreshed
+ * meanwhile is put back. Also repairs the running totals if `verify` would find them wrong.
  */
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
   const dryRun = Boolean(options.dryRun);
   // First, so that no blob an index row names is judged missing or its copy removed as temporary.
   const restoredBlobs = dryRun ? 0 : restoreSetAside(store.layout);
-  const cutoff = Math.min(Date.now(), ...store.runs.liveStarts()) - CLOCK_SLACK_MS;
+  const now = Date.now();
+  const cutoff = Math.min(now, ...store.runs.protectedSince(now)) - CLOCK_SLACK_MS;
   const referenced = new Set(store.index.db.prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL`).pluck().all() as string[]);
   const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
 

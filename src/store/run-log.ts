@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 
 export type RunStatus = 'running' | 'ok' | 'partial' | 'aborted' | 'interrupted' | 'crashed';
@@ -5,6 +6,7 @@ export type RunStatus = 'running' | 'ok' | 'partial' | 'aborted' | 'interrupted'
 export interface RunRecord {
   runId: string;
   command: string;
+  /** The process that ran it, for people; never probed (a pid may be reused, or in another namespace). */
   pid: number;
   startedAt: number;
   finishedAt: number | null;
@@ -26,6 +28,22 @@ export type RunTotals = Pick<RunRecord, 'status' | 'read' | 'written' | 'skipped
 
 export type RunDelta = Pick<RunRecord, 'read' | 'written' | 'skipped' | 'failed'>;
 
+/** What a run says of itself when it is registered. */
+export interface RunStart {
+  runId: string;
+  command: string;
+  startedAt: number;
+  sources: string[];
+  /** Where the run's failure entries go, so that a crashed run's file can be completed. */
+  failuresFile?: string | null;
+}
+
+/** A run's lease as written in the index: until when it holds, and how old the blobs are it protects. */
+export interface LeaseTerms {
+  expiresAt: number;
+  protectSince: number | null;
+}
+
 interface RunRow {
   run_id: string;
   command: string;
@@ -46,21 +64,54 @@ interface RunRow {
   p99_ms: number | null;
   peak_in_flight: number | null;
   failures_file: string | null;
+  lease_expires_at: number | null;
 }
 
-/** The history of runs; a run is registered before it writes anything, so `gc` can see it. */
+/** A run id that sorts by start time: `20261124T101500Z-3fa9c1`. */
+export function newRunId(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The history of runs, and their leases: a run is registered with a lease before it writes
+ * anything, so that `gc` can see it (see RunLease and the rules in store.ts).
+ */
 export class RunLog {
   private readonly db: Database.Database;
   private addStatement: Database.Statement | undefined;
+  private renewStatement: Database.Statement | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
   }
 
-  register(run: { runId: string; command: string; startedAt: number; sources: string[]; failuresFile?: string | null }): void {
+  register(run: RunStart, lease: LeaseTerms): void {
     this.db
-      .prepare(`INSERT INTO runs (run_id, command, pid, started_at, status, sources, failures_file) VALUES (?, ?, ?, ?, 'running', ?, ?)`)
-      .run(run.runId, run.command, process.pid, run.startedAt, JSON.stringify(run.sources), run.failuresFile ?? null);
+      .prepare(`INSERT INTO runs (run_id, command, pid, started_at, status, sources, lease_expires_at, protect_since, failures_file) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`)
+      .run(run.runId, run.command, process.pid, run.startedAt, JSON.stringify(run.sources), lease.expiresAt, lease.protectSince, run.failuresFile ?? null);
+  }
+
+  /** Extends a running run's lease; false when the run is no longer marked running. */
+  renew(runId: string, lease: LeaseTerms, options: { wait?: boolean } = {}): boolean {
+    this.renewStatement ??= this.db.prepare(`UPDATE runs SET lease_expires_at = ?, protect_since = ? WHERE run_id = ? AND status = 'running'`);
+    if (options.wait !== false) return this.renewStatement.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
+    // A timer's renewal must not block the event loop for the busy timeout while another process
+    // commits: it fails at once with SQLITE_BUSY and is tried again at the next tick.
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return this.renewStatement.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
+  }
+
+  /** Marks a run that had finished (a library writer gone idle) as running again, with a new lease. */
+  resume(runId: string, lease: LeaseTerms): void {
+    this.db
+      .prepare(`UPDATE runs SET status = 'running', finished_at = NULL, lease_expires_at = ?, protect_since = ? WHERE run_id = ?`)
+      .run(lease.expiresAt, lease.protectSince, runId);
   }
 
   /**
@@ -74,12 +125,13 @@ export class RunLog {
     this.addStatement.run(delta.read, delta.written, delta.skipped, delta.failed, runId);
   }
 
+  /** Sets a run's final totals; it protects no blob any more. */
   finish(runId: string, totals: RunTotals): void {
     this.db
       .prepare(
         `UPDATE runs SET finished_at = @finishedAt, status = @status, read = @read, written = @written, skipped = @skipped,
            failed = @failed, retries = @retries, bytes = @bytes, items_per_second = @itemsPerSecond, p50_ms = @p50,
-           p95_ms = @p95, p99_ms = @p99, peak_in_flight = @peakInFlight, failures_file = @failuresFile
+           p95_ms = @p95, p99_ms = @p99, peak_in_flight = @peakInFlight, failures_file = @failuresFile, protect_since = NULL
          WHERE run_id = @runId`,
       )
       .run({ ...totals, ...totals.latencyMs, runId });
@@ -91,28 +143,33 @@ export class RunLog {
     return row ? { startedAt: row.started_at, sources: JSON.parse(row.sources) as string[] } : null;
   }
 
-  /** Latest first. A run still marked running whose process is gone is reported as crashed. */
-  list(limit = 50): RunRecord[] {
+  /**
+   * Latest first. A run still marked running whose lease expired (or that has none: a run of an
+   * older bwrite) is reported as crashed.
+   */
+  list(limit = 50, now = Date.now()): RunRecord[] {
     const rows = this.db.prepare(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as RunRow[];
-    return rows.map(toRecord);
+    return rows.map((row) => toRecord(row, now));
   }
 
-  /** Start times of imports that are running now (their process is alive). */
-  liveStarts(): number[] {
-    const rows = this.db.prepare(`SELECT pid, started_at FROM runs WHERE status = 'running'`).all() as { pid: number; started_at: number }[];
-    return rows.filter((row) => processAlive(row.pid)).map((row) => row.started_at);
+  /** The oldest blob time each run holding an unexpired lease protects (runs protecting nothing left out). */
+  protectedSince(now = Date.now()): number[] {
+    return this.db
+      .prepare(`SELECT protect_since FROM runs WHERE status = 'running' AND lease_expires_at > ? AND protect_since IS NOT NULL`)
+      .pluck()
+      .all(now) as number[];
   }
 }
 
-function toRecord(row: RunRow): RunRecord {
-  const status = row.status === 'running' && !processAlive(row.pid) ? 'crashed' : row.status;
+function toRecord(row: RunRow, now: number): RunRecord {
+  const lapsed = row.lease_expires_at === null || row.lease_expires_at <= now;
   return {
     runId: row.run_id,
     command: row.command,
     pid: row.pid,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-    status,
+    status: row.status === 'running' && lapsed ? 'crashed' : row.status,
     sources: JSON.parse(row.sources) as string[],
     read: row.read,
     written: row.written,
@@ -125,14 +182,4 @@ function toRecord(row: RunRow): RunRecord {
     peakInFlight: row.peak_in_flight,
     failuresFile: row.failures_file,
   };
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

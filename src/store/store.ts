@@ -7,10 +7,25 @@
  *    orphan blob or a temporary file, which `verify` counts and `gc` removes.
  * 2. A blob's name is the SHA-256 of its bytes, never a key; paths are built only from a
  *    validated 64-hex digest, also when the digest is read back from the index.
- * 3. An import registers its run before it writes any blob. `gc` spares every blob modified
- *    after the start of the oldest live import (or its own start), and re-checks a blob after
- *    moving it aside, so it never deletes what a running import is about to refer to. A blob
- *    set aside keeps its digest in its name; gc and import put any such leftover back first.
+ * 3. A run (an import, a retry, a library writer) holds a lease in the index before it writes any
+ *    blob: `lease_expires_at`, renewed every quarter of its length by a timer that never keeps the
+ *    process alive, and `protect_since`, how old a blob may be that the run can still commit a row
+ *    for. protect_since is never later than the start of the run's oldest batch not yet committed
+ *    (a batch starts before it writes a blob), nor than the time of the renewal when there is none;
+ *    an import sets it to its start when it registers, a library writer to now when it registers
+ *    or resumes its run, synchronously, before its first blob. Writing a blob that is already there
+ *    refreshes its mtime, or writes it again if it is gone. `gc` spares every blob modified after
+ *    the oldest protect_since among unexpired leases (or after its own start), less a clock slack,
+ *    and re-checks a blob after moving it aside, so it never deletes what a live run is about to
+ *    refer to. A blob set aside keeps its digest in its name; gc and import put any such leftover
+ *    back first. A library writer's run is marked finished (protect_since NULL) once it has nothing
+ *    outstanding at a renewal, and running again with its next batch.
+ *    A lease lapses when its process stops or starves for longer than the lease: `stats` then
+ *    shows the run as crashed, and gc may remove blobs of its uncommitted batches. So a batch
+ *    commits only if, inside its transaction, the lease has a quarter of its length left and no
+ *    check since the batch's blobs were written found it at risk; otherwise the run renews the
+ *    lease, refreshes every blob of the batch (writing again any gc removed), and tries again.
+ *    Hosts that share a store need clocks that agree to well within a quarter of the lease.
  * 4. A batch's rows, its source's resume watermark and its failure entries commit in one
  *    transaction, and a run's batches commit in input order: the watermark is always a gap-free
  *    prefix of the input. It only moves forward over the same input: under `--resume`, rows and
@@ -27,7 +42,8 @@ import { FailureRows } from './failure-rows.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
 import { prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
-import { RunLog } from './run-log.js';
+import { DEFAULT_LEASE_MS, MIN_LEASE_MS, RunLease, type RunLeaseOptions } from './run-lease.js';
+import { RunLog, type RunStart } from './run-log.js';
 
 export interface StoreOptions {
   /** Flush blobs, their directories and the index to stable storage before a batch counts. */
@@ -36,6 +52,8 @@ export interface StoreOptions {
   faults?: FaultInjector;
   /** Create the store if it does not exist (the default); false for commands that only read it. */
   create?: boolean;
+  /** How long a run's lease lasts without a renewal (rule 3); renewed every quarter of it. */
+  leaseMs?: number;
 }
 
 export class Store {
@@ -46,6 +64,8 @@ export class Store {
   readonly failureRows: FailureRows;
   readonly faults: FaultInjector;
   readonly durable: boolean;
+  readonly leaseMs: number;
+  private readonly leases = new Set<RunLease>();
 
   constructor(layout: StoreLayout, index: IndexDb, options: StoreOptions) {
     this.layout = layout;
@@ -55,6 +75,14 @@ export class Store {
     this.runs = new RunLog(index.db);
     this.failureRows = new FailureRows(index.db);
     this.faults = options.faults ?? FaultInjector.none();
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /** A run's lease, not yet registered (rule 3); the store gives it up when it closes. */
+  newRun(run: RunStart, options: Pick<RunLeaseOptions, 'pauseWith'> = {}): RunLease {
+    const lease: RunLease = new RunLease(this.runs, run, { ...options, leaseMs: this.leaseMs, onEnd: () => this.leases.delete(lease) });
+    this.leases.add(lease);
+    return lease;
   }
 
   /**
@@ -83,7 +111,9 @@ export class Store {
     return entry && { entry, value: this.readValue(entry) };
   }
 
+  /** Gives up the leases of runs still open (a library writer with nothing outstanding is marked finished), then closes the index. */
   async close(): Promise<void> {
+    for (const lease of [...this.leases]) lease.close();
     this.index.close();
   }
 }
@@ -95,6 +125,10 @@ function damaged(entry: ItemEntry, what: string, cause?: unknown): BwriteError {
 
 /** Opens (creating on first use) the store in `dir`; throws an `E_STORE` error it cannot use. */
 export async function openStore(dir: string, options: StoreOptions = {}): Promise<Store> {
+  const { leaseMs } = options;
+  if (leaseMs !== undefined && !(Number.isSafeInteger(leaseMs) && leaseMs >= MIN_LEASE_MS)) {
+    throw new BwriteError('E_USAGE', `openStore option leaseMs must be a whole number of milliseconds, at least ${MIN_LEASE_MS}, got ${String(leaseMs)}`);
+  }
   const layout = storeLayout(dir);
   prepareStoreDir(layout, { create: options.create });
   let index: IndexDb;

@@ -101,7 +101,7 @@ describe('each failed item is in exactly one run\'s failures file', () => {
     const input = await writeText(join(dir, 'in.ndjson'), inputText(N, 9, 300));
     const random = seededRandom(14);
     const args = ['import', '--store', store, '--resume', '--batch-size', '40', '--progress', 'none', input];
-    const env = { BWRITE_LEASE_MS: '300' };
+    const env = { BWRITE_LEASE_MS: '1000' };
     let kills = 0;
     for (let attempt = 0; attempt < 12; attempt++) {
       const running = startBwrite(args, { env });
@@ -111,10 +111,10 @@ describe('each failed item is in exactly one run\'s failures file', () => {
       if (result.signal === 'SIGKILL' && killed) kills++;
       else break;
       // The killed run's lease runs out; the next run completes its failures file.
-      await sleep(350);
+      await sleep(1100);
     }
     expect(kills, 'some runs were killed mid-way').toBeGreaterThan(2);
-    await sleep(350);
+    await sleep(1100);
     const last = await runBwrite([...args, '--json'], { env });
     expect([0, 1], describeRun(args, last)).toContain(last.code);
     expect(parseSummary(args, last).status).not.toBe('aborted');

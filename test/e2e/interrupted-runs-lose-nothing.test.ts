@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesOf, ndjson, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, exportValues, importOk, parseSummary } from '../helpers/store.js';
+import { waitUntil } from '../helpers/robustness.js';
 
 /** Poll `export` until it shows at least `count` items. */
 async function waitForItems(store: string, count: number, timeoutMs = 20_000): Promise<void> {
@@ -92,11 +93,11 @@ describe('a run shows what it committed while it runs, and after it dies', () =>
     expect(parseSummary(args, run)).toMatchObject({ status: 'ok', read: 10, written: 10 });
   });
 
-  it('a run killed with SIGKILL is listed by stats as crashed, with the records its committed batches hold', async () => {
+  it('a run killed with SIGKILL is listed by stats as crashed once its lease expires, with the records its committed batches hold', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
     const args = ['import', '--store', store, '--batch-size', '10', '-'];
-    const running = startBwrite(args, { keepStdinOpen: true });
+    const running = startBwrite(args, { keepStdinOpen: true, env: { BWRITE_LEASE_MS: '1000' } });
     // 40 good records and 2 bad ones, in full batches; then the process dies with stdin open.
     running.child.stdin!.write(ndjson(40, (i) => ({ id: `k${String(i).padStart(2, '0')}` })) + 'not json\n[1]\n');
     await waitForItems(store, 40);
@@ -104,8 +105,9 @@ describe('a run shows what it committed while it runs, and after it dies', () =>
     running.child.kill('SIGKILL');
     await running.result;
 
-    const stats = await runBwrite(['stats', '--store', store, '--json']);
-    const [crashed] = (JSON.parse(stats.stdout) as { runs: Record<string, unknown>[] }).runs;
+    const latest = async () => (JSON.parse((await runBwrite(['stats', '--store', store, '--json'])).stdout) as { runs: Record<string, unknown>[] }).runs[0];
+    await waitUntil(async () => (await latest())?.status === 'crashed', 'the killed run to show as crashed');
+    const crashed = await latest();
     expect(crashed).toMatchObject({ status: 'crashed', written: 40 });
     expect(crashed!.read).toBe((crashed!.written as number) + (crashed!.failed as number));
   });
