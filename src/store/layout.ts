@@ -38,26 +38,38 @@ export function blobPath(layout: StoreLayout, digest: string): string {
 }
 
 /**
- * Creates the store's directories private to the owner (the mode is given explicitly, so the
- * umask can only narrow it), and refuses a path that holds something other than a bwrite store.
+ * Refuses a path that holds something other than a bwrite store, and (with `mustExist`) a path
+ * that holds no store yet. Creates and changes nothing: read-only commands stop here.
  */
-export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean } = {}): void {
+export function checkStoreDir(layout: StoreLayout, options: { mustExist: boolean }): void {
   let stat: fs.Stats | undefined;
   try {
     stat = fs.lstatSync(layout.root);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(layout, error);
   }
-  if (options.create === false && (!stat || !fs.existsSync(layout.indexDb))) {
+  if (options.mustExist && (!stat || !fs.existsSync(layout.indexDb))) {
     throw new BwriteError('E_STORE', `there is no bwrite store at ${layout.root} (an import creates it); check --store or BWRITE_STORE`);
   }
-  if (stat) {
-    if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${layout.root} is not a directory; choose another --store`);
-    const entries = fs.readdirSync(layout.root);
-    if (entries.length > 0 && !entries.includes('index.db')) {
-      throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
-    }
+  if (!stat) return;
+  if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${layout.root} is not a directory; choose another --store`);
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(layout.root);
+  } catch (error) {
+    throw storeError(layout, error);
   }
+  if (entries.length > 0 && !entries.includes('index.db')) {
+    throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
+  }
+}
+
+/**
+ * Creates the store's directories private to the owner (the mode is given explicitly, so the
+ * umask can only narrow it), and refuses a path that holds something other than a bwrite store.
+ */
+export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean } = {}): void {
+  checkStoreDir(layout, { mustExist: options.create === false });
   // index.db right after the root: a process killed in between leaves an empty directory or a
   // store, never a non-empty directory without index.db, which would be refused as not a store.
   ensurePrivateDir(layout.root, layout);
