@@ -20,7 +20,7 @@ import { sha256Hex } from '../sha256.js';
 import { BlobStore } from './blob-store.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
-import { prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
+import { checkStoreDir, prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
 import { RunLog } from './run-log.js';
 
 export interface StoreOptions {
@@ -30,6 +30,12 @@ export interface StoreOptions {
   faults?: FaultInjector;
   /** Create the store if it does not exist (the default); false for commands that only read it. */
   create?: boolean;
+  /**
+   * Open an existing store for reading only, so that a user who may read it but not write it can:
+   * no directory, file or mode is created, changed or removed. Only where this user may write the
+   * index does it still upgrade an older schema and keep the count `stats` makes (see IndexDb).
+   */
+  readOnly?: boolean;
 }
 
 export class Store {
@@ -75,6 +81,7 @@ export class Store {
     return entry && { entry, value: this.readValue(entry) };
   }
 
+  /** Closes the index; for a read-only store, throws if what was read cannot be trusted (`IndexDb.close`). */
   async close(): Promise<void> {
     this.index.close();
   }
@@ -88,17 +95,34 @@ function damaged(entry: ItemEntry, what: string, cause?: unknown): BwriteError {
 /** Opens (creating on first use) the store in `dir`; throws an `E_STORE` error it cannot use. */
 export async function openStore(dir: string, options: StoreOptions = {}): Promise<Store> {
   const layout = storeLayout(dir);
-  prepareStoreDir(layout, { create: options.create });
+  if (options.readOnly) checkStoreDir(layout, { mustExist: true });
+  else prepareStoreDir(layout, { create: options.create });
   let index: IndexDb;
   try {
-    index = new IndexDb(layout.indexDb, { durable: options.durable });
+    index = new IndexDb(layout.indexDb, { durable: options.durable, readOnly: options.readOnly });
   } catch (error) {
     if (error instanceof BwriteError) throw error;
     throw storeError(layout, error);
   }
-  await fs.promises.access(layout.tmp, fs.constants.W_OK).catch((error: unknown) => {
-    index.close();
-    throw storeError(layout, error);
-  });
+  if (!options.readOnly) {
+    await fs.promises.access(layout.tmp, fs.constants.W_OK).catch((error: unknown) => {
+      index.close();
+      throw storeError(layout, error);
+    });
+  }
   return new Store(layout, index, { ...options, faults: options.faults ?? FaultInjector.fromEnv() });
+}
+
+/**
+ * What every command that only reads does: opens the store in `dir` read-only, runs `read` on it
+ * and closes it: a read that cannot be trusted (`IndexDb.close`) fails, whatever `read` returned
+ * or threw.
+ */
+export async function readStore<T>(dir: string, read: (store: Store) => T | Promise<T>): Promise<T> {
+  const store = await openStore(dir, { readOnly: true });
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
 }
