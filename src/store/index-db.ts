@@ -1,7 +1,5 @@
-import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
-import { FILE_MODE } from './layout.js';
 import { indexWritable, openReadOnlyIndex, stampChanged, withWriter, type FileStamp } from './read-only-index.js';
 import { migrate } from './schema.js';
 import { saveValueCount, TotalsStatements, TotalsTally, type ValueCount } from './totals.js';
@@ -98,7 +96,6 @@ export class IndexDb {
       this.lockless = opened.lockless;
     } else {
       this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
-      fs.chmodSync(dbPath, FILE_MODE);
       setUp(this.db, dbPath, options.durable ?? false);
       this.lockless = null;
     }

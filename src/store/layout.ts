@@ -73,15 +73,33 @@ export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean
   // index.db right after the root: a process killed in between leaves an empty directory or a
   // store, never a non-empty directory without index.db, which would be refused as not a store.
   ensurePrivateDir(layout.root, layout);
-  if (!fs.existsSync(layout.indexDb)) {
-    try {
-      fs.closeSync(fs.openSync(layout.indexDb, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, FILE_MODE));
-    } catch (error) {
-      throw storeError(layout, error);
-    }
-  }
+  if (!fs.existsSync(layout.indexDb)) createPrivateFile(layout.indexDb, layout);
   for (const dir of [layout.blobs, layout.tmp, layout.failures]) {
     ensurePrivateDir(dir, layout);
+  }
+}
+
+/**
+ * A new empty file, exactly 0600 whatever the umask; SQLite gives its -wal and -shm the same mode.
+ * Only a file made here is chmodded: the mode of an existing index.db is the owner's choice (read
+ * access for a monitoring group), which writing commands keep.
+ */
+function createPrivateFile(file: string, layout: StoreLayout): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, FILE_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(layout, error);
+    // Another process made it first, or a link is in its place (O_EXCL does not follow it).
+    if (fs.lstatSync(file).isFile()) return;
+    throw new BwriteError('E_STORE', `${file} is not a regular file (a link is in its place)`);
+  }
+  try {
+    fs.fchmodSync(fd, FILE_MODE);
+  } catch (error) {
+    throw storeError(layout, error);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
