@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
-import { indexWritable, openReadOnlyIndex, stampChanged, withWriter, type FileStamp } from './read-only-index.js';
+import { openReadOnlyIndex, stampChanged, type FileStamp } from './read-only-index.js';
 import { migrate } from './schema.js';
 import { saveValueCount, TotalsStatements, TotalsTally, type ValueCount } from './totals.js';
 
@@ -72,9 +72,10 @@ export class IndexDb {
   readonly db: Database.Database;
   readonly path: string;
   readonly readOnly: boolean;
+  /** Whether this user may write the index (always, unless `readOnly`: see `openReadOnlyIndex`). */
+  private readonly mayWrite: boolean;
   /** The state of index.db when a read-only index was opened without locks (`openReadOnlyIndex`). */
   private readonly lockless: FileStamp | null;
-  private pendingCount: ValueCount | null = null;
   private readonly insertNew: Database.Statement;
   private readonly replace: Database.Statement;
   private readonly selectCounted: Database.Statement;
@@ -84,8 +85,8 @@ export class IndexDb {
   private readonly selectKey: Database.Statement;
 
   /**
-   * Opens the index at `dbPath` for writing; `readOnly`: for reading only, creating, changing and
-   * removing nothing (see `openReadOnlyIndex`), also where this user may not write.
+   * Opens the index at `dbPath` for writing; `readOnly`: for reading only, also where this user may
+   * not write (see `openReadOnlyIndex`).
    */
   constructor(dbPath: string, options: { durable?: boolean; readOnly?: boolean } = {}) {
     this.path = dbPath;
@@ -93,10 +94,12 @@ export class IndexDb {
     if (this.readOnly) {
       const opened = openReadOnlyIndex(dbPath, { busyTimeoutMs: BUSY_TIMEOUT_MS, upgrade: (db) => setUp(db, dbPath, false) });
       this.db = opened.db;
+      this.mayWrite = opened.mayWrite;
       this.lockless = opened.lockless;
     } else {
       this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
       setUp(this.db, dbPath, options.durable ?? false);
+      this.mayWrite = true;
       this.lockless = null;
     }
     // Positional parameters, bound without building an object per row.
@@ -185,13 +188,19 @@ export class IndexDb {
     }
   }
 
-  /**
-   * Keeps a count of distinct values for the next `stats`. A read-only index keeps it only if this
-   * user may write the index, on a connection of its own once the reading is over (`close`).
-   */
+  /** Keeps a count of distinct values for the next `stats`, where this user may write the index. */
   keepValueCount(count: ValueCount): void {
-    if (this.readOnly) this.pendingCount = count;
-    else saveValueCount(this.db, count);
+    if (!this.mayWrite) return;
+    if (!this.readOnly) {
+      saveValueCount(this.db, count);
+      return;
+    }
+    this.db.pragma('query_only = OFF');
+    try {
+      saveValueCount(this.db, count);
+    } finally {
+      this.db.pragma('query_only = ON');
+    }
   }
 
   /**
@@ -203,14 +212,6 @@ export class IndexDb {
     this.db.close();
     if (this.lockless && stampChanged(this.path, this.lockless)) {
       throw new BwriteError('E_STORE', `${this.path} changed while it was being read: a command that writes ran meanwhile, and without index.db-wal beside it (and the right to create it) SQLite's locks cannot keep the two apart; run the command again`);
-    }
-    const count = this.pendingCount;
-    if (count && indexWritable(this.path)) {
-      try {
-        withWriter(this.path, 0, (db) => saveValueCount(db, count));
-      } catch {
-        // Keeping the count is an optimisation: a busy store is counted again next time.
-      }
     }
   }
 }

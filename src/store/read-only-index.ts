@@ -20,69 +20,70 @@ export interface FileStamp {
 
 export interface ReadOnlyIndex {
   db: Database.Database;
+  /** This user may write the index: `db` is a read-write connection that `query_only` keeps to reading. */
+  mayWrite: boolean;
   /** Set when index.db is read without SQLite's locks: its state when it was opened. */
   lockless: FileStamp | null;
 }
 
 export interface ReadOnlyOptions {
   busyTimeoutMs: number;
-  /** Brings an older schema up to date on a read-write connection (what opening for writing does). */
+  /** Brings an older schema up to date (what opening for writing does). */
   upgrade: (db: Database.Database) => void;
 }
 
 const OPEN_ATTEMPTS = 3;
 
 /**
- * A read-only connection to index.db that creates, changes and removes nothing, also for a user
- * who may not write the store (https://www.sqlite.org/wal.html, "Read-Only Databases"):
+ * A connection to index.db for reading, which leaves the store as it found it, also for a user
+ * who may not write it (https://www.sqlite.org/wal.html, "Read-Only Databases"):
  *
- * - With `index.db-wal` present (a writer is running, or one was killed), SQLite reads the log
- *   through `index.db-shm` under its usual locks; a read-only `-shm` is read into memory.
- * - Without it (every connection closed and SQLite removed both files), a read-only connection
- *   would create them, which this user may not do, and the owner would find them left behind.
- *   No log means nothing waits to be copied into index.db, so the file alone is the whole
- *   database: it is opened `immutable`, without locks. A writer that starts meanwhile only
- *   appends to a new log, until a checkpoint copies the log into index.db: `lockless` records
- *   the file's state so that such a change is caught (`stampChanged`) instead of trusted.
- *
- * A schema older than this bwrite's is upgraded first if this user can write the index (what
- * opening it always did); otherwise the store cannot be read, and the error says who can fix it.
+ * - A user who may write the index gets a read-write connection with `query_only` on: SQLite takes
+ *   its usual locks and removes the -wal and -shm it creates when the last connection closes (a
+ *   read-only connection would create them as well, and leave them behind). A schema older than
+ *   this bwrite's is upgraded first, as opening a store always did.
+ * - Otherwise, with index.db-wal present (a writer is running, or one was killed), a read-only
+ *   connection reads the log under SQLite's locks; a read-only -shm is read into memory.
+ * - Otherwise (every connection closed, and SQLite removed both files) a read-only connection would
+ *   have to create them, which this user may not. No log means nothing waits to be copied into
+ *   index.db: the file alone is the database, opened `immutable`, without locks. A writer that
+ *   starts meanwhile appends to a new log until a checkpoint copies it into index.db: `lockless`
+ *   keeps the file's state so that such a change is caught (`stampChanged`) instead of trusted.
  */
 export function openReadOnlyIndex(dbPath: string, options: ReadOnlyOptions): ReadOnlyIndex {
+  fs.accessSync(dbPath, fs.constants.R_OK);
+  if (indexWritable(dbPath)) return openQueryOnly(dbPath, options);
   for (let attempt = 1; ; attempt++) {
-    let opened: ReadOnlyIndex & { version: number };
     try {
-      opened = openOnce(dbPath, options.busyTimeoutMs);
+      return openWithoutWriting(dbPath, options.busyTimeoutMs);
     } catch (error) {
       // The log went away between looking for it and reading through it: look again.
       if (attempt < OPEN_ATTEMPTS && logVanished(dbPath, error)) continue;
       throw error;
     }
-    if (opened.version === SCHEMA_VERSION) return opened;
-    opened.db.close();
-    if (attempt >= OPEN_ATTEMPTS || !indexWritable(dbPath)) throw notUpgraded(dbPath, opened.version);
-    withWriter(dbPath, options.busyTimeoutMs, options.upgrade);
   }
 }
 
-function openOnce(dbPath: string, busyTimeoutMs: number): ReadOnlyIndex & { version: number } {
-  fs.accessSync(dbPath, fs.constants.R_OK);
-  let opened: ReadOnlyIndex;
-  if (fs.existsSync(`${dbPath}-wal`)) {
-    opened = { db: new Database(dbPath, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }), lockless: null };
-  } else {
-    const lockless = fileStamp(dbPath);
-    try {
-      opened = { db: new Database(`${pathToFileURL(dbPath).href}?immutable=1`, { readonly: true, fileMustExist: true }), lockless };
-    } catch (error) {
-      // Readable, yet not found under its URI: this process loaded better-sqlite3 without URI names.
-      if ((error as { code?: string }).code !== 'SQLITE_CANTOPEN') throw error;
-      throw new BwriteError('E_STORE', `cannot read ${dbPath} without creating files beside it: better-sqlite3 was loaded with URI filenames off (load bwrite first, or set SQLITE_USE_URI=1)`, { cause: error });
-    }
-  }
-  // Opening reads nothing: this first read is where a missing log index shows.
+function openQueryOnly(dbPath: string, options: ReadOnlyOptions): ReadOnlyIndex {
+  const db = new Database(dbPath, { fileMustExist: true, timeout: options.busyTimeoutMs });
   try {
-    return { ...opened, version: schemaVersion(opened.db, dbPath) };
+    if (schemaVersion(db, dbPath) !== SCHEMA_VERSION) options.upgrade(db);
+    db.pragma('query_only = ON');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return { db, mayWrite: true, lockless: null };
+}
+
+function openWithoutWriting(dbPath: string, busyTimeoutMs: number): ReadOnlyIndex {
+  const opened = fs.existsSync(`${dbPath}-wal`)
+    ? { db: new Database(dbPath, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs }), lockless: null }
+    : openImmutable(dbPath);
+  // Opening reads nothing: this first read is where a missing log index shows.
+  let version: number;
+  try {
+    version = schemaVersion(opened.db, dbPath);
   } catch (error) {
     opened.db.close();
     const code = (error as { code?: string }).code ?? '';
@@ -90,6 +91,22 @@ function openOnce(dbPath: string, busyTimeoutMs: number): ReadOnlyIndex & { vers
       throw new BwriteError('E_STORE', `cannot read ${dbPath}: its log index.db-wal is there without index.db-shm, which this user may not create; run 'bwrite gc' as the store's owner`, { cause: error });
     }
     throw error;
+  }
+  if (version !== SCHEMA_VERSION) {
+    opened.db.close();
+    throw notUpgraded(dbPath, version);
+  }
+  return { ...opened, mayWrite: false };
+}
+
+function openImmutable(dbPath: string): { db: Database.Database; lockless: FileStamp } {
+  const lockless = fileStamp(dbPath);
+  try {
+    return { db: new Database(`${pathToFileURL(dbPath).href}?immutable=1`, { readonly: true, fileMustExist: true }), lockless };
+  } catch (error) {
+    // Readable, yet not found under its URI: this process loaded better-sqlite3 without URI names.
+    if ((error as { code?: string }).code !== 'SQLITE_CANTOPEN') throw error;
+    throw new BwriteError('E_STORE', `cannot read ${dbPath} without creating files beside it: better-sqlite3 was loaded with URI filenames off (load bwrite first, or set SQLITE_USE_URI=1)`, { cause: error });
   }
 }
 
@@ -107,7 +124,7 @@ function notUpgraded(dbPath: string, version: number): BwriteError {
  * Whether this user may change index.db: the file, its directory (where SQLite creates and
  * removes the log and its index) and those two files when present.
  */
-export function indexWritable(dbPath: string): boolean {
+function indexWritable(dbPath: string): boolean {
   for (const file of [dbPath, path.dirname(dbPath), `${dbPath}-wal`, `${dbPath}-shm`]) {
     try {
       fs.accessSync(file, fs.constants.W_OK);
@@ -117,16 +134,6 @@ export function indexWritable(dbPath: string): boolean {
     }
   }
   return true;
-}
-
-/** Runs `write` on a short-lived read-write connection, closed (and its log removed, if last) after. */
-export function withWriter<T>(dbPath: string, busyTimeoutMs: number, write: (db: Database.Database) => T): T {
-  const db = new Database(dbPath, { fileMustExist: true, timeout: busyTimeoutMs });
-  try {
-    return write(db);
-  } finally {
-    db.close();
-  }
 }
 
 export function fileStamp(file: string): FileStamp {

@@ -32,7 +32,7 @@ export interface StoreOptions {
   create?: boolean;
   /**
    * Open an existing store for reading only, so that a user who may read it but not write it can:
-   * no directory, file or mode is created, changed or removed. Only where this user may write the
+   * no directory is created, no mode changed, nothing written. Only where this user may write the
    * index does it still upgrade an older schema and keep the count `stats` makes (see IndexDb).
    */
   readOnly?: boolean;

@@ -209,23 +209,40 @@ describe('a store can be read by a user who may not write it', () => {
     expect(nobody.stdout).toBe(owner.stdout);
   });
 
+  const record = (i: number, round: number) => ({ id: `k${String(i).padStart(5, '0')}`, round, pad: 'x'.repeat(150) });
+
+  /** Lets `reader` (an export) stop part way on a full pipe, replaces every value, then lets it go on. */
+  async function replaceAllDuringExport(dir: string, store: string, reader: ReturnType<typeof startCommand>): Promise<RunResult> {
+    reader.child.stdout!.pause();
+    await waitUntil(() => reader.child.stdout!.readableLength > 0, 'export to start writing');
+    await importOk(store, [await writeText(join(dir, 'second.ndjson'), ndjson(4000, (i) => record(i, 2)))]);
+    reader.child.stdout!.resume();
+    return reader.result;
+  }
+
+  it('the owner exporting while an import replaces every value gets the store as it was when the export started', async () => {
+    const dir = await traversableDir();
+    const store = join(dir, 'store');
+    await importOk(store, [await writeText(join(dir, 'first.ndjson'), ndjson(4000, (i) => record(i, 1)))]);
+
+    // The owner may write the index, so its export reads under SQLite's locks, like any reader of the log.
+    const run = await replaceAllDuringExport(dir, store, startBwrite(['export', '--store', store]));
+    expect(run.code, describeRun(['export'], run)).toBe(0);
+    const lines = run.stdout.split('\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(4000);
+    expect(lines.every((line) => line.includes('"round":1'))).toBe(true);
+  });
+
   it('a read that a command writing at the same time changed under it fails with exit 3 instead of being trusted', async () => {
     const dir = await traversableDir();
     const store = join(dir, 'store');
-    const record = (i: number, round: number) => ({ id: `k${String(i).padStart(5, '0')}`, round, pad: 'x'.repeat(150) });
     await importOk(store, [await writeText(join(dir, 'first.ndjson'), ndjson(4000, (i) => record(i, 1)))]);
     await makeReadable(store, OTHERS_READ);
 
     // Nobody's export reads index.db without SQLite's locks (there is no log, and nobody may not
-    // create one). Its standard output is not read, so it stops part way, waiting for the pipe.
-    const reader = startAsNobody(['export', '--store', store]);
-    reader.child.stdout!.pause();
-    await waitUntil(() => reader.child.stdout!.readableLength > 0, 'export to start writing');
-
-    // Meanwhile the owner replaces every value: the import copies its log into index.db as it ends.
-    await importOk(store, [await writeText(join(dir, 'second.ndjson'), ndjson(4000, (i) => record(i, 2)))]);
-    reader.child.stdout!.resume();
-    const run = await reader.result;
+    // create one). Meanwhile the owner replaces every value: the import copies its log into
+    // index.db as it ends.
+    const run = await replaceAllDuringExport(dir, store, startAsNobody(['export', '--store', store]));
     expect(run.code, describeRun(['export'], run)).toBe(3);
     expect(run.stderr).toMatch(/index\.db changed while it was being read: .*; run the command again\n$/);
 
