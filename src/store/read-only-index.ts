@@ -136,7 +136,7 @@ function indexWritable(dbPath: string): boolean {
   return true;
 }
 
-export function fileStamp(file: string): FileStamp {
+function fileStamp(file: string): FileStamp {
   const stat = fs.statSync(file, { bigint: true });
   return { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
 }
