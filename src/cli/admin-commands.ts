@@ -2,7 +2,7 @@ import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { collectGarbage } from '../store/gc.js';
 import type { RunStatus } from '../store/run-log.js';
-import { openStore } from '../store/store.js';
+import { openStore, readStore } from '../store/store.js';
 import { storeStats, type StoreStats } from '../store/store-stats.js';
 import { verifyStore } from '../store/verify.js';
 import { countOf, formatBytes, formatCount, formatTime, table } from './format.js';
@@ -10,16 +10,11 @@ import type { Output } from './output.js';
 
 /** `bwrite stats`: what the store holds and the latest runs. */
 export async function statsCommand(options: { store: string; json?: boolean; prometheus?: boolean }, output: Output): Promise<number> {
-  const store = await openStore(options.store, { create: false });
-  try {
-    const stats = storeStats(store);
-    if (options.json) output.data(JSON.stringify(statsJson(stats)));
-    else if (options.prometheus) process.stdout.write(renderMetrics(statsFamilies(stats)));
-    else output.data(humanStats(stats));
-    return 0;
-  } finally {
-    await store.close();
-  }
+  const stats = await readStore(options.store, (store) => storeStats(store));
+  if (options.json) output.data(JSON.stringify(statsJson(stats)));
+  else if (options.prometheus) process.stdout.write(renderMetrics(statsFamilies(stats)));
+  else output.data(humanStats(stats));
+  return 0;
 }
 
 /** Times as ISO 8601, the same as `import --json` prints them. */
@@ -101,20 +96,15 @@ function statsFamilies(stats: StoreStats): MetricFamily[] {
 
 /** `bwrite verify`: exit 0 when every index row's value is intact, 1 otherwise. */
 export async function verifyCommand(options: { store: string; deep?: boolean; json?: boolean }, output: Output): Promise<number> {
-  const store = await openStore(options.store, { create: false });
-  try {
-    const report = verifyStore(store, { deep: options.deep });
-    if (options.json) output.data(JSON.stringify(report));
-    else {
-      for (const problem of report.problems) output.data(`problem: ${problem.message}`);
-      const what = `${countOf(report.items, 'item')} checked${report.deep ? ' (deep)' : ''}, ${countOf(report.blobs, 'blob file')}, ${formatCount(report.orphanBlobs)} unreferenced (${formatBytes(report.orphanBytes)}), ${countOf(report.tempFiles, 'temporary file')}`;
-      output.data(report.ok ? `ok: ${what}` : `${countOf(report.problems.length, 'problem')}: ${what}`);
-      if (report.orphanBlobs + report.tempFiles > 0) output.error(`'bwrite gc' removes the unreferenced blobs and temporary files`, { prefix: 'bwrite: ' });
-    }
-    return report.ok ? 0 : 1;
-  } finally {
-    await store.close();
+  const report = await readStore(options.store, (store) => verifyStore(store, { deep: options.deep }));
+  if (options.json) output.data(JSON.stringify(report));
+  else {
+    for (const problem of report.problems) output.data(`problem: ${problem.message}`);
+    const what = `${countOf(report.items, 'item')} checked${report.deep ? ' (deep)' : ''}, ${countOf(report.blobs, 'blob file')}, ${formatCount(report.orphanBlobs)} unreferenced (${formatBytes(report.orphanBytes)}), ${countOf(report.tempFiles, 'temporary file')}`;
+    output.data(report.ok ? `ok: ${what}` : `${countOf(report.problems.length, 'problem')}: ${what}`);
+    if (report.orphanBlobs + report.tempFiles > 0) output.error(`'bwrite gc' removes the unreferenced blobs and temporary files`, { prefix: 'bwrite: ' });
   }
+  return report.ok ? 0 : 1;
 }
 
 /** `bwrite gc`: remove unreferenced blobs and leftover temporary files. */

@@ -2,23 +2,18 @@ import { once } from 'node:events';
 import { BwriteError } from '../errors.js';
 import { isJsonText } from '../pipeline/item-check.js';
 import type { ItemEntry } from '../store/index-db.js';
-import { openStore } from '../store/store.js';
+import { readStore, type Store } from '../store/store.js';
 import type { Output } from './output.js';
 
 /** `bwrite get KEY`: the value and a newline; exit 1 when the key is absent. */
 export async function getCommand(key: string, options: { store: string }, output: Output): Promise<number> {
-  const store = await openStore(options.store, { create: false });
-  try {
-    const found = store.get(key);
-    if (!found) {
-      output.error(`no item with key '${key}' in ${store.layout.root}`, { prefix: 'bwrite: ' });
-      return 1;
-    }
-    await writeOut(Buffer.concat([found.value, NEWLINE]));
-    return 0;
-  } finally {
-    await store.close();
+  const { root, found } = await readStore(options.store, (store) => ({ root: store.layout.root, found: store.get(key) }));
+  if (!found) {
+    output.error(`no item with key '${key}' in ${root}`, { prefix: 'bwrite: ' });
+    return 1;
   }
+  await writeOut(Buffer.concat([found.value, NEWLINE]));
+  return 0;
 }
 
 const DAMAGED_SHOWN = 10;
@@ -30,36 +25,35 @@ const DAMAGED_SHOWN = 10;
  * user salvaging data needs), while the exit code keeps `export > backup && …` from trusting it.
  */
 export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {
-  const store = await openStore(options.store, { create: false });
-  try {
-    const pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let damaged = 0;
-    for (const entry of store.index.iterateItems(options.prefix ?? '')) {
-      let value: Buffer;
-      try {
-        value = store.readValue(entry);
-      } catch (error) {
-        if ((error as { code?: string }).code !== 'E_DAMAGED') throw error;
-        if (++damaged <= DAMAGED_SHOWN) output.error((error as Error).message, { prefix: 'bwrite: error: ' });
-        continue;
-      }
-      const line = exportLine(entry, value, Boolean(options.withKeys));
-      pending.push(line, NEWLINE);
-      pendingBytes += line.length + 1;
-      if (pendingBytes >= 64 * 1024) {
-        await writeOut(Buffer.concat(pending, pendingBytes));
-        pending.length = 0;
-        pendingBytes = 0;
-      }
+  return readStore(options.store, (store) => exportValues(store, options, output));
+}
+
+async function exportValues(store: Store, options: { prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let damaged = 0;
+  for (const entry of store.index.iterateItems(options.prefix ?? '')) {
+    let value: Buffer;
+    try {
+      value = store.readValue(entry);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'E_DAMAGED') throw error;
+      if (++damaged <= DAMAGED_SHOWN) output.error((error as Error).message, { prefix: 'bwrite: error: ' });
+      continue;
     }
-    if (pendingBytes > 0) await writeOut(Buffer.concat(pending, pendingBytes));
-    if (damaged === 0) return 0;
-    output.error(`${damaged} ${damaged === 1 ? 'value' : 'values'} could not be read and ${damaged === 1 ? 'was' : 'were'} left out of the export; run 'bwrite verify' to list them`, { prefix: 'bwrite: error: ' });
-    return 3;
-  } finally {
-    await store.close();
+    const line = exportLine(entry, value, Boolean(options.withKeys));
+    pending.push(line, NEWLINE);
+    pendingBytes += line.length + 1;
+    if (pendingBytes >= 64 * 1024) {
+      await writeOut(Buffer.concat(pending, pendingBytes));
+      pending.length = 0;
+      pendingBytes = 0;
+    }
   }
+  if (pendingBytes > 0) await writeOut(Buffer.concat(pending, pendingBytes));
+  if (damaged === 0) return 0;
+  output.error(`${damaged} ${damaged === 1 ? 'value' : 'values'} could not be read and ${damaged === 1 ? 'was' : 'were'} left out of the export; run 'bwrite verify' to list them`, { prefix: 'bwrite: error: ' });
+  return 3;
 }
 
 const NEWLINE = Buffer.from('\n');

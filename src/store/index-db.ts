@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { FILE_MODE } from './layout.js';
+import { BwriteError } from '../errors.js';
+import { openReadOnlyIndex, stampChanged, type FileStamp } from './read-only-index.js';
 import { migrate } from './schema.js';
-import { TotalsStatements, TotalsTally } from './totals.js';
+import { saveValueCount, TotalsStatements, TotalsTally, type ValueCount } from './totals.js';
 
 export type ConflictMode = 'replace' | 'skip' | 'fail';
 
@@ -103,6 +103,12 @@ const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 /** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
 export class IndexDb {
   readonly db: Database.Database;
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** Whether this user may write the index (always, unless `readOnly`: see `openReadOnlyIndex`). */
+  private readonly mayWrite: boolean;
+  /** The state of index.db when a read-only index was opened without locks (`openReadOnlyIndex`). */
+  private readonly lockless: FileStamp | null;
   private readonly insertNew: Database.Statement;
   private readonly replace: Database.Statement;
   private readonly selectCounted: Database.Statement;
@@ -114,18 +120,24 @@ export class IndexDb {
   private readonly selectRunStart: Database.Statement;
   private readonly runStarts = new Map<string, number | null>();
 
-  constructor(dbPath: string, options: { durable?: boolean } = {}) {
-    this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
-    fs.chmodSync(dbPath, FILE_MODE);
-    // 16 KiB pages for a new index (an existing one keeps its own: the pragma is then a no-op).
-    // 100k × 1 KB inline values: 2.96–3.08 s with SQLite's 4 KiB pages, 2.30–2.58 s with 16 KiB;
-    // replacing them all 3.0 → 2.45 s; the first stats scan 0.87 → 0.68 s.
-    this.db.pragma(`page_size = ${PAGE_SIZE}`);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.durable ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-    this.db.pragma('foreign_keys = ON');
-    migrate(this.db, dbPath);
+  /**
+   * Opens the index at `dbPath` for writing; `readOnly`: for reading only, also where this user may
+   * not write (see `openReadOnlyIndex`).
+   */
+  constructor(dbPath: string, options: { durable?: boolean; readOnly?: boolean } = {}) {
+    this.path = dbPath;
+    this.readOnly = options.readOnly ?? false;
+    if (this.readOnly) {
+      const opened = openReadOnlyIndex(dbPath, { busyTimeoutMs: BUSY_TIMEOUT_MS, upgrade: (db) => setUp(db, dbPath, false) });
+      this.db = opened.db;
+      this.mayWrite = opened.mayWrite;
+      this.lockless = opened.lockless;
+    } else {
+      this.db = new Database(dbPath, { timeout: BUSY_TIMEOUT_MS });
+      setUp(this.db, dbPath, options.durable ?? false);
+      this.mayWrite = true;
+      this.lockless = null;
+    }
     // Positional parameters, bound without building an object per row.
     this.insertNew = this.db.prepare(`INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`);
@@ -244,7 +256,43 @@ export class IndexDb {
     }
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  /** Keeps a count of distinct values for the next `stats`, where this user may write the index. */
+  keepValueCount(count: ValueCount): void {
+    if (!this.mayWrite) return;
+    if (!this.readOnly) {
+      saveValueCount(this.db, count);
+      return;
+    }
+    this.db.pragma('query_only = OFF');
+    try {
+      saveValueCount(this.db, count);
+    } finally {
+      this.db.pragma('query_only = ON');
+    }
   }
+
+  /**
+   * Closes the connection. An index read without locks that changed meanwhile may have been read
+   * half before and half after the change: that throws, so what was read is not trusted.
+   */
+  close(): void {
+    if (!this.db.open) return;
+    this.db.close();
+    if (this.lockless && stampChanged(this.path, this.lockless)) {
+      throw new BwriteError('E_STORE', `${this.path} changed while it was being read: a command that writes ran meanwhile, and without index.db-wal beside it (and the right to create it) SQLite's locks cannot keep the two apart; run the command again`);
+    }
+  }
+}
+
+/** Pragmas and schema of an index opened for writing. */
+function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
+  // 16 KiB pages for a new index (an existing one keeps its own: the pragma is then a no-op).
+  // 100k × 1 KB inline values: 2.96–3.08 s with SQLite's 4 KiB pages, 2.30–2.58 s with 16 KiB;
+  // replacing them all 3.0 → 2.45 s; the first stats scan 0.87 → 0.68 s.
+  db.pragma(`page_size = ${PAGE_SIZE}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);
+  db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+  db.pragma('foreign_keys = ON');
+  migrate(db, dbPath);
 }

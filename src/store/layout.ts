@@ -38,38 +38,68 @@ export function blobPath(layout: StoreLayout, digest: string): string {
 }
 
 /**
- * Creates the store's directories private to the owner (the mode is given explicitly, so the
- * umask can only narrow it), and refuses a path that holds something other than a bwrite store.
+ * Refuses a path that holds something other than a bwrite store, and (with `mustExist`) a path
+ * that holds no store yet. Creates and changes nothing: read-only commands stop here.
  */
-export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean } = {}): void {
+export function checkStoreDir(layout: StoreLayout, options: { mustExist: boolean }): void {
   let stat: fs.Stats | undefined;
   try {
     stat = fs.lstatSync(layout.root);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(layout, error);
   }
-  if (options.create === false && (!stat || !fs.existsSync(layout.indexDb))) {
+  if (options.mustExist && (!stat || !fs.existsSync(layout.indexDb))) {
     throw new BwriteError('E_STORE', `there is no bwrite store at ${layout.root} (an import creates it); check --store or BWRITE_STORE`);
   }
-  if (stat) {
-    if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${layout.root} is not a directory; choose another --store`);
-    const entries = fs.readdirSync(layout.root);
-    if (entries.length > 0 && !entries.includes('index.db')) {
-      throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
-    }
+  if (!stat) return;
+  if (!stat.isDirectory()) throw new BwriteError('E_STORE', `${layout.root} is not a directory; choose another --store`);
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(layout.root);
+  } catch (error) {
+    throw storeError(layout, error);
   }
+  if (entries.length > 0 && !entries.includes('index.db')) {
+    throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
+  }
+}
+
+/**
+ * Creates the store's directories private to the owner (the mode is given explicitly, so the
+ * umask can only narrow it), and refuses a path that holds something other than a bwrite store.
+ */
+export function prepareStoreDir(layout: StoreLayout, options: { create?: boolean } = {}): void {
+  checkStoreDir(layout, { mustExist: options.create === false });
   // index.db right after the root: a process killed in between leaves an empty directory or a
   // store, never a non-empty directory without index.db, which would be refused as not a store.
   ensurePrivateDir(layout.root, layout);
-  if (!fs.existsSync(layout.indexDb)) {
-    try {
-      fs.closeSync(fs.openSync(layout.indexDb, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, FILE_MODE));
-    } catch (error) {
-      throw storeError(layout, error);
-    }
-  }
+  if (!fs.existsSync(layout.indexDb)) createPrivateFile(layout.indexDb, layout);
   for (const dir of [layout.blobs, layout.tmp, layout.failures]) {
     ensurePrivateDir(dir, layout);
+  }
+}
+
+/**
+ * A new empty file, exactly 0600 whatever the umask; SQLite gives its -wal and -shm the same mode.
+ * Only a file made here is chmodded: the mode of an existing index.db is the owner's choice (read
+ * access for a monitoring group), which writing commands keep.
+ */
+function createPrivateFile(file: string, layout: StoreLayout): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, FILE_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(layout, error);
+    // Another process made it first, or a link is in its place (O_EXCL does not follow it).
+    if (fs.lstatSync(file).isFile()) return;
+    throw new BwriteError('E_STORE', `${file} is not a regular file (a link is in its place)`);
+  }
+  try {
+    fs.fchmodSync(fd, FILE_MODE);
+  } catch (error) {
+    throw storeError(layout, error);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

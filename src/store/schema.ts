@@ -112,7 +112,8 @@ export function migrate(db: Database.Database, dbPath: string): void {
   }).immediate();
 }
 
-function schemaVersion(db: Database.Database, dbPath: string): number {
+/** The schema version of a bwrite index (0: none yet); refuses a database that is not one, or a newer one. */
+export function schemaVersion(db: Database.Database, dbPath: string): number {
   const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get() !== undefined;
   if (!hasMeta) {
     const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number };

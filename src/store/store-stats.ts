@@ -21,7 +21,8 @@ export interface StoreStats {
 
 /** What the store holds and how its runs went, from the running totals (no item or file is read). */
 export function storeStats(store: Store, runLimit = 20): StoreStats {
-  const totals = readTotals(store.index.db);
+  const { totals, counted } = readTotals(store.index.db);
+  if (counted) store.index.keepValueCount(counted);
   return {
     store: store.layout.root,
     items: totals.items,

@@ -41,7 +41,7 @@ import { BlobStore } from './blob-store.js';
 import { FailureRows } from './failure-rows.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
-import { prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
+import { checkStoreDir, prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
 import { DEFAULT_LEASE_MS, MIN_LEASE_MS, RunLease, type RunLeaseOptions } from './run-lease.js';
 import { RunLog, type RunStart } from './run-log.js';
 
@@ -54,6 +54,12 @@ export interface StoreOptions {
   create?: boolean;
   /** How long a run's lease lasts without a renewal (rule 3); renewed every quarter of it. */
   leaseMs?: number;
+  /**
+   * Open an existing store for reading only, so that a user who may read it but not write it can:
+   * no directory is created, no mode changed, nothing written. Only where this user may write the
+   * index does it still upgrade an older schema and keep the count `stats` makes (see IndexDb).
+   */
+  readOnly?: boolean;
 }
 
 export class Store {
@@ -111,7 +117,11 @@ export class Store {
     return entry && { entry, value: this.readValue(entry) };
   }
 
-  /** Gives up the leases of runs still open (a library writer with nothing outstanding is marked finished), then closes the index. */
+  /**
+   * Gives up the leases of runs still open (a library writer with nothing outstanding is marked
+   * finished), then closes the index; for a read-only store, throws if what was read cannot be
+   * trusted (`IndexDb.close`).
+   */
   async close(): Promise<void> {
     for (const lease of [...this.leases]) lease.close();
     this.index.close();
@@ -130,17 +140,34 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
     throw new BwriteError('E_USAGE', `openStore option leaseMs must be a whole number of milliseconds, at least ${MIN_LEASE_MS}, got ${String(leaseMs)}`);
   }
   const layout = storeLayout(dir);
-  prepareStoreDir(layout, { create: options.create });
+  if (options.readOnly) checkStoreDir(layout, { mustExist: true });
+  else prepareStoreDir(layout, { create: options.create });
   let index: IndexDb;
   try {
-    index = new IndexDb(layout.indexDb, { durable: options.durable });
+    index = new IndexDb(layout.indexDb, { durable: options.durable, readOnly: options.readOnly });
   } catch (error) {
     if (error instanceof BwriteError) throw error;
     throw storeError(layout, error);
   }
-  await fs.promises.access(layout.tmp, fs.constants.W_OK).catch((error: unknown) => {
-    index.close();
-    throw storeError(layout, error);
-  });
+  if (!options.readOnly) {
+    await fs.promises.access(layout.tmp, fs.constants.W_OK).catch((error: unknown) => {
+      index.close();
+      throw storeError(layout, error);
+    });
+  }
   return new Store(layout, index, { ...options, faults: options.faults ?? FaultInjector.fromEnv() });
+}
+
+/**
+ * What every command that only reads does: opens the store in `dir` read-only, runs `read` on it
+ * and closes it: a read that cannot be trusted (`IndexDb.close`) fails, whatever `read` returned
+ * or threw.
+ */
+export async function readStore<T>(dir: string, read: (store: Store) => T | Promise<T>): Promise<T> {
+  const store = await openStore(dir, { readOnly: true });
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
 }

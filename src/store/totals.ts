@@ -77,19 +77,28 @@ interface ValueTotals {
   storedBytes: number;
 }
 
+/** A count of distinct values, and the generation of the items it counted. */
+export interface ValueCount extends ValueTotals {
+  generation: number;
+}
+
 const COUNT_VALUES = `SELECT coalesce(sum(in_blob), 0) AS blobs, coalesce(sum(1 - in_blob), 0) AS inlineValues, coalesce(sum(size), 0) AS storedBytes
   FROM (SELECT max(size) AS size, min(inline IS NOT NULL) = 0 AS in_blob FROM items GROUP BY sha256)`;
 
-/** The totals: by type from the running rows, distinct values from the kept count or a new one. */
-export function readTotals(db: Database.Database): Totals {
+/**
+ * The totals: by type from the running rows, distinct values from the kept count or a new one.
+ * Writes nothing: a new count is returned as `counted`, for the caller to keep (`IndexDb.keepValueCount`).
+ */
+export function readTotals(db: Database.Database): { totals: Totals; counted: ValueCount | null } {
   // One read transaction: the generation and what is counted are of the same items.
-  const { totals, fresh } = db.transaction(() => {
+  return db.transaction(() => {
     const types = db.prepare(`SELECT type, items, bytes, inline_items AS inlineItems FROM type_totals WHERE items > 0 ORDER BY type`).all() as ({ type: string } & TypeCounts)[];
     const generation = db.prepare(`SELECT value FROM generation WHERE id = 1`).pluck().get() as number;
     const kept = db.prepare(`SELECT generation, blobs, inline_values AS inlineValues, stored_bytes AS storedBytes FROM value_totals WHERE id = 1`).get() as
-      | ({ generation: number } & ValueTotals)
+      | ValueCount
       | undefined;
-    const values: ValueTotals = kept?.generation === generation ? kept : (db.prepare(COUNT_VALUES).get() as ValueTotals);
+    const fresh = kept?.generation !== generation;
+    const values: ValueTotals = fresh ? (db.prepare(COUNT_VALUES).get() as ValueTotals) : kept;
     const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, blobs: values.blobs, inlineValues: values.inlineValues, storedBytes: values.storedBytes };
     for (const row of types) {
       totals.byType[row.type] = { items: row.items, bytes: row.bytes };
@@ -97,21 +106,22 @@ export function readTotals(db: Database.Database): Totals {
       totals.bytes += row.bytes;
       totals.inlineItems += row.inlineItems;
     }
-    return { totals, fresh: kept?.generation === generation ? null : generation };
+    return { totals, counted: fresh ? { generation, blobs: values.blobs, inlineValues: values.inlineValues, storedBytes: values.storedBytes } : null };
   })();
-  if (fresh !== null) {
-    try {
-      db.prepare(`INSERT OR REPLACE INTO value_totals (id, generation, blobs, inline_values, stored_bytes) VALUES (1, ?, ?, ?, ?)`).run(
-        fresh,
-        totals.blobs,
-        totals.inlineValues,
-        totals.storedBytes,
-      );
-    } catch {
-      // Keeping the count is an optimisation: a busy or read-only store is counted again next time.
-    }
+}
+
+/** Keeps a count for the next `stats` (which uses it only while the generation it counted is current). */
+export function saveValueCount(db: Database.Database, count: ValueCount): void {
+  try {
+    db.prepare(`INSERT OR REPLACE INTO value_totals (id, generation, blobs, inline_values, stored_bytes) VALUES (1, ?, ?, ?, ?)`).run(
+      count.generation,
+      count.blobs,
+      count.inlineValues,
+      count.storedBytes,
+    );
+  } catch {
+    // Keeping the count is an optimisation: a busy store is counted again next time.
   }
-  return totals;
 }
 
 /**
