@@ -19,7 +19,7 @@ import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
-import { checkCsvOptions, resolveFormat, validateCombination } from './import-checks.js';
+import { checkCsvOptions, checkFailuresFile, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
 export interface ImportOptions {
@@ -59,6 +59,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   validateCombination(files, options);
   for (const file of files) checkInput(file);
   if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
+  if (options.failures !== undefined) checkFailuresFile(options.failures);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
   checkCsvOptions(formats, options, command);
 
