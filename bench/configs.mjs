@@ -64,6 +64,33 @@ export function bwrite(name, dataset, extra = [], group = 'bwrite', env = null) 
   };
 }
 
+export const ALL_STORED = 'bwrite all stored';
+export const ALL_FAILING = 'bwrite all failing';
+
+/**
+ * The same lines twice: keyed by their `id` (every one stored), and by a field none of them has
+ * (every one fails E_KEY_MISSING, as with a wrong --key): memory must not depend on which.
+ */
+export function failingConfigs(dataset) {
+  return [bwrite(ALL_STORED, dataset), allFailing(ALL_FAILING, dataset)];
+}
+
+function allFailing(name, dataset) {
+  return {
+    name,
+    group: 'bwrite',
+    dataset,
+    command: (store) => ({ ...bwriteCommand('import', dataset.file, '--store', store, '--json', '-q', '--key', 'absent'), exitCode: 1 }),
+    check: (run) => {
+      const summary = JSON.parse(run.stdout);
+      if (summary.status !== 'partial' || summary.read !== dataset.items || summary.failed !== dataset.items) {
+        throw new Error(`${name}: expected ${dataset.items} records failed, got ${run.stdout.trim()}`);
+      }
+      return { ownItemsPerSecond: summary.itemsPerSecond, p95Ms: summary.latencyMs?.p95 ?? null };
+    },
+  };
+}
+
 function floorBlob(name, dataset) {
   return nodePeer(name, dataset, script('floors', 'blob.mjs'), ['10', '500'], 'floor');
 }

@@ -22,6 +22,7 @@ export async function ensureDatasets(dataDir, profile) {
   await add('values1m', { ...ndjson(`values1m-${profile.values1m}`, profile.values1m, (n) => keyedRecord(n, MB - 1)), filesDir: true });
   await add('sweep', ndjson(`records-${profile.sweepRecords}`, profile.sweepRecords, (n) => keyedRecord(n, RECORD - 1)));
   if (profile.bigRecords) await add('big', ndjson(`records-${profile.bigRecords}`, profile.bigRecords, (n) => keyedRecord(n, RECORD - 1)));
+  if (profile.failingRecords) await add('failing', ndjson(`records-${profile.failingRecords}`, profile.failingRecords, (n) => keyedRecord(n, RECORD - 1)));
   if (profile.startupItems) await add('small', ndjson(`small-${profile.startupItems}`, profile.startupItems, smallRecord));
   return sets;
 }

@@ -14,7 +14,10 @@ export function hasGnuTime() {
   return fs.existsSync(TIME);
 }
 
-/** `{ wallMs, rssMb, cpuMs, stdout, stderr }`; throws with the process's stderr when it exits non-zero. */
+/**
+ * `{ wallMs, rssMb, cpuMs, stdout, stderr }`; throws with the process's stderr when it exits with
+ * another code than `options.exitCode` (default 0).
+ */
 export async function measure(cmd, args, options = {}) {
   const timeFile = path.join(os.tmpdir(), `bwrite-bench-${process.pid}-${++counter}.time`);
   const [file, argv] = hasGnuTime() ? [TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
@@ -31,7 +34,7 @@ export async function measure(cmd, args, options = {}) {
   const wallMs = performance.now() - start;
   const { rssMb, cpuMs } = readTime(timeFile);
   const result = { wallMs, rssMb, cpuMs, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
-  if (code !== 0) {
+  if (code !== (options.exitCode ?? 0)) {
     const error = new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${code}: ${result.stderr.trim().slice(-2000)}`);
     error.result = result;
     throw error;

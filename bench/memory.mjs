@@ -1,8 +1,9 @@
 // Memory must not grow with the input: bwrite (default options) on a much larger file, once,
-// its peak RSS set against the main table's run on the 1 KB set.
-import { bwrite } from './configs.mjs';
+// its peak RSS set against the main table's run on the 1 KB set. Nor with what fails: the same
+// input where every record fails, against the same where every one is stored.
+import { bwrite, failingConfigs } from './configs.mjs';
 import path from 'node:path';
-import { runOnce } from './rounds.mjs';
+import { runOnce, runRounds } from './rounds.mjs';
 
 export async function runBigInput(dataset, base, outDir) {
   process.stderr.write(`  bwrite on ${dataset.items.toLocaleString('en')} records (peak RSS)…\n`);
@@ -15,4 +16,10 @@ export async function runBigInput(dataset, base, outDir) {
     baseItems: base.items,
     baseRssMb: base.peakRssMb,
   };
+}
+
+/** The all-stored and all-failing rows, in interleaved rounds; `only`: the names to run, or null for both. */
+export async function runFailingInput(dataset, { rounds, only }, outDir) {
+  const configs = failingConfigs(dataset).filter((config) => !only || only.includes(config.name));
+  return runRounds(configs, { rounds, outDir, label: 'failing' });
 }

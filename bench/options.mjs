@@ -17,6 +17,7 @@ export const PROFILES = {
     targetsOnly: true,
     sweepRounds: 1,
     bigRecords: 0,
+    failingRecords: 20_000,
     startupItems: 0,
   },
   full: {
@@ -35,6 +36,7 @@ export const PROFILES = {
     targetsOnly: false,
     sweepRounds: 1,
     bigRecords: 2_000_000,
+    failingRecords: 1_000_000,
     startupItems: 1_000_000,
   },
 };

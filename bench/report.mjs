@@ -22,7 +22,16 @@ function mainTable(rows) {
 function targetTable(ratios, checks) {
   const rows = ratios.map((t) => [t.name, t.ratio === null ? '–' : `${t.ratio.toFixed(2)} ×`, `≥ ${t.min} ×`, t.verdict]);
   for (const c of checks) {
-    const value = c.medianMs !== undefined ? `${c.medianMs.toFixed(0)} ms` : c.detail ? `${(c.value * 100).toFixed(1)} % (${c.detail})` : `${c.value?.toFixed(0)} MB`;
+    const value =
+      c.medianMs !== undefined
+        ? `${c.medianMs.toFixed(0)} ms`
+        : c.value === null
+          ? '–'
+          : c.unit === '×'
+            ? `${c.value.toFixed(2)} × (${c.detail})`
+            : c.detail
+              ? `${(c.value * 100).toFixed(1)} % (${c.detail})`
+              : `${c.value?.toFixed(0)} MB`;
     rows.push([c.name, value, c.limit, c.verdict]);
   }
   return table(['target', 'measured', 'bar', 'verdict'], rows);
@@ -83,9 +92,15 @@ export function renderMarkdown(results) {
       '"own items/s" and "p95 ms" come from bwrite\'s JSON summary (its own clock, without process start-up). Peak RSS: the worst round. ' +
       'CPU ms: user + system time of every thread (GNU time), median of the rounds: above the wall time, the process used more than one core; well below it, it waited (on the disk, for one). ' +
       'Spread: (slowest − fastest) / median wall time.',
-    '## Targets (issue 4)',
-    targetTable(results.ratios, results.checks),
   ];
+  if (results.failing?.length) {
+    sections.push(
+      `## Memory when every record fails (${results.failing[0].items.toLocaleString('en')} × 1 KB records)`,
+      mainTable(results.failing),
+      `The same lines, imported with \`--key id\` (every record stored) and with \`--key absent\`, a field none of them has (every record fails \`E_KEY_MISSING\` and goes to the failures file), in ${results.rounds} interleaved rounds; peak RSS is the worst round.`,
+    );
+  }
+  sections.push('## Targets (issues 4 and 14)', targetTable(results.ratios, results.checks));
   if (results.sweep) sections.push(`## Sweep (${results.sweepDataset.items.toLocaleString('en')} × 1 KB records, ${results.sweepRounds} round(s))`, sweepTables(results.sweep));
   if (results.startup) sections.push('## Start-up', startupTable(results.startup));
   if (results.notes.length) sections.push('## Notes', results.notes.map((n) => `- ${n}`).join('\n'));

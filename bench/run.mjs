@@ -4,17 +4,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mainConfigs } from './configs.mjs';
+import { ALL_FAILING, ALL_STORED, mainConfigs } from './configs.mjs';
 import { ensureDatasets } from './data.mjs';
 import { describeMachine } from './machine.mjs';
 import { hasGnuTime } from './measure.mjs';
-import { runBigInput } from './memory.mjs';
+import { runBigInput, runFailingInput } from './memory.mjs';
 import { parseOptions } from './options.mjs';
 import { loadNote, writeResults } from './report.mjs';
 import { removeLeftovers, removeStores, removeStoresInBackground, runRounds } from './rounds.mjs';
 import { runStartup } from './startup.mjs';
 import { runSweep } from './sweep.mjs';
-import { checkMemory, checkRatios, checkStartup } from './targets.mjs';
+import { checkFailingMemory, checkMemory, checkRatios, checkStartup } from './targets.mjs';
 import { BENCH_DIR, BWRITE, ROOT, useBuildSnapshot, which } from './tools.mjs';
 
 const options = parseOptions(process.argv.slice(2));
@@ -55,6 +55,16 @@ if (options.rss && sets.big && base) {
   removeStores(storesDir, { fewFiles: true });
 } else notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
 
+// --only names main-table rows, and these two as well. Their stores hold a few files each.
+let failing = null;
+const failingOnly = options.only?.filter((name) => name === ALL_STORED || name === ALL_FAILING) ?? null;
+if (options.rss && sets.failing && (!failingOnly || failingOnly.length > 0)) {
+  step('memory when every record fails');
+  const failingStores = path.join(storesDir, 'failing');
+  failing = await runFailingInput(sets.failing, { rounds: profile.rounds, only: failingOnly }, failingStores);
+  removeStores(failingStores, { fewFiles: true });
+}
+
 let startup = null;
 if (options.startup && sets.small) {
   removeStores(storesDir);
@@ -84,8 +94,9 @@ const results = {
   sweepDataset: { items: sets.sweep.items },
   main,
   ratios: checkRatios(main),
-  checks: [...checkMemory(main, big), ...(startup ? checkStartup(startup) : [])],
+  checks: [...checkMemory(main, big), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : [])],
   big,
+  failing,
   sweep,
   startup,
   notes,

@@ -1,3 +1,5 @@
+import { ALL_FAILING, ALL_STORED } from './configs.mjs';
+
 // Issue 4's targets, as data: each a ratio of two rows of the main table (or a limit on one
 // figure), with the bar it must clear.
 
@@ -12,6 +14,8 @@ const RATIOS = [
 
 export const RSS_LIMIT_MB = 200;
 export const RSS_GROWTH_LIMIT = 0.2;
+/** Issue 14: an input where every record fails peaks within 20 % of the same input stored. */
+export const FAILING_RSS_LIMIT = 1.2;
 export const STARTUP_LIMIT_MS = 300;
 
 /** Each target with its ratio and PASS / FAIL (or SKIP when a row is missing). */
@@ -43,6 +47,17 @@ export function checkMemory(rows, big) {
     });
   }
   return checks;
+}
+
+/** Peak RSS of the all-failing row over the all-stored one, measured in the same rounds. */
+export function checkFailingMemory(rows) {
+  const stored = rows.find((row) => row.name === ALL_STORED);
+  const failing = rows.find((row) => row.name === ALL_FAILING);
+  const name = `peak RSS all failing / all stored (${(stored ?? failing)?.items.toLocaleString('en') ?? '?'} records)`;
+  const limit = `≤ ${FAILING_RSS_LIMIT} ×`;
+  if (!stored?.peakRssMb || !failing?.peakRssMb) return [{ name, value: null, limit, verdict: 'SKIP' }];
+  const ratio = failing.peakRssMb / stored.peakRssMb;
+  return [{ name, value: ratio, unit: '×', detail: `${failing.peakRssMb.toFixed(0)} MB vs ${stored.peakRssMb.toFixed(0)} MB`, limit, verdict: ratio <= FAILING_RSS_LIMIT ? 'PASS' : 'FAIL' }];
 }
 
 export function checkStartup(startup) {

@@ -1,6 +1,7 @@
 import { BwriteError } from '../errors.js';
 import { formatFromName, type InputFormat } from '../input/source.js';
 import { MIN_LEASE_MS } from '../store/run-lease.js';
+import { outputFileProblem } from '../output-file.js';
 import type { ImportOptions } from './import-command.js';
 
 /** Options that contradict each other or have nothing to act on: usage errors (exit 2), never ignored. */
@@ -16,6 +17,15 @@ export function validateCombination(files: string[], options: ImportOptions): vo
     throw new BwriteError('E_USAGE', '--columns names the columns of an input without a header row: add --no-header, or drop --columns to take the names from the first row');
   }
   if (options.retryMaxDelay < options.retryDelay) throw new BwriteError('E_USAGE', '--retry-max-delay must be at least --retry-delay');
+}
+
+/**
+ * `--failures FILE` is created (with its directories) on the first failure and appended to: a path
+ * that cannot be is a usage error now, not a store failure after the run has read its input.
+ */
+export function checkFailuresFile(file: string): void {
+  const problem = outputFileProblem(file, 'append');
+  if (problem) throw new BwriteError('E_USAGE', `--failures ${file}: ${problem}`);
 }
 
 /** A CSV-only option with no CSV or TSV input to act on is a mistake, not something to ignore. */

@@ -22,7 +22,7 @@ import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
 import { inputStart, type InputStart } from './resume-point.js';
-import { checkCsvOptions, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
+import { checkCsvOptions, checkFailuresFile, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
 export interface ImportOptions {
@@ -62,6 +62,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   validateCombination(files, options);
   for (const file of files) checkInput(file);
   if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
+  if (options.failures !== undefined) checkFailuresFile(options.failures);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
   checkCsvOptions(formats, options, command);
   const leaseMs = leaseFromEnv(process.env);

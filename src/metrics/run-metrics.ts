@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BwriteError } from '../errors.js';
+import { outputFileProblem } from '../output-file.js';
 import type { RunReport } from '../cli/run-report.js';
 import type { BatchWriter } from '../pipeline/batch-writer.js';
 import { renderMetrics, type MetricFamily } from './prometheus.js';
@@ -11,22 +12,8 @@ import { renderMetrics, type MetricFamily } from './prometheus.js';
  * import committed.
  */
 export function checkMetricsFile(file: string): void {
-  const target = path.resolve(file);
-  const dir = path.dirname(target);
-  const problem = (why: string) => new BwriteError('E_USAGE', `--metrics-file ${file}: ${why}`);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(dir);
-  } catch {
-    throw problem(`the directory ${dir} does not exist`);
-  }
-  if (!stat.isDirectory()) throw problem(`${dir} is not a directory`);
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch {
-    throw problem(`the directory ${dir} is not writable`);
-  }
-  if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw problem('it is a directory');
+  const problem = outputFileProblem(file, 'replace');
+  if (problem) throw new BwriteError('E_USAGE', `--metrics-file ${file}: ${problem}`);
 }
 
 /** The run's metrics for node_exporter's textfile collector: written to a temp file, then renamed. */

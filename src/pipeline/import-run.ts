@@ -6,6 +6,7 @@ import type { Watermark, WatermarkState } from '../store/index-db.js';
 import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-writer.js';
 import type { AlsoCounted } from './batch-items.js';
 import type { FailureEntry } from './failure-log.js';
+import { AsideRecords } from './aside-records.js';
 
 /** One input as the pipeline sees it: named records, and where an earlier run left off. */
 export interface RunInput {
@@ -155,28 +156,20 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     // count, and go to the failures file, once the batch that carries them commits past their
     // lines. A batch left uncommitted (a signal, a store failure) leaves them for --resume to
     // read again, so a bad line is never in two runs' failures files.
-    let aside = { read: 0, skipped: 0, failed: 0 };
-    let asideFailures: FailureEntry[] = [];
-    const countAside = (outcome: 'skipped' | 'failed', failure?: FailureEntry) => {
+    const aside = new AsideRecords(options.batchSize, BATCH_MAX_BYTES);
+    const countAside = (outcome: 'skipped' | 'failed', failure?: FailureEntry, bytes?: number) => {
       counters.read++;
-      aside.read++;
-      aside[outcome]++;
-      if (failure) {
-        asideFailures.push(failure);
-        failedUncommitted++;
-      }
+      aside.add(outcome, failure, bytes);
+      if (failure) failedUncommitted++;
     };
 
     const flush = async (): Promise<void> => {
       const advanced = lastLine !== flushedLine;
-      if (!advanced && aside.read === 0) return;
+      if (!advanced && aside.empty) return;
       const items = batch;
-      const alsoCounted = aside;
-      const readerFailures = asideFailures;
+      const { counts: alsoCounted, failures: readerFailures } = aside.take();
       batch = [];
       batchBytes = 0;
-      aside = { read: 0, skipped: 0, failed: 0 };
-      asideFailures = [];
       flushedLine = lastLine;
       const settleAside = (committed: AlsoCounted | null) => {
         failedUncommitted -= readerFailures.length;
@@ -212,7 +205,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
       let next: IteratorResult<ReadEvent[]> | typeof STOPPED;
       try {
-        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 || aside.read > 0 ? flush : null);
+        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 || !aside.empty ? flush : null);
       } catch (error) {
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
@@ -240,11 +233,13 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         }
         records++;
         if (event.kind === 'failure') {
-          countAside('failed', failureEntry(input.name, event));
+          countAside('failed', failureEntry(input.name, event), (event.raw?.length ?? 0) + (event.rawBytes?.length ?? 0));
           // Not left for later (no --resume), but kept behind the watermark all the same.
           if (event.unterminated) continue;
           lastLine = event.line;
           lastEnd = event.end;
+          // Flushed like a batch, or an input where nothing has a key (a wrong --key) is held whole.
+          if (aside.full) await flush();
         } else {
           counters.read++;
           lastLine = event.line;
