@@ -373,13 +373,30 @@ export class BatchWriter {
 
   /** After COMMIT: the failure entries go to the failures file, and the writer counts the results. */
   private committed(recorded: Recorded): BatchOutcome {
-    try {
-      this.failures?.append(recorded.lines);
-    } catch (error) {
-      // They are committed in the index: the next import or gc completes the file from there.
-      this.fatal ??= new BwriteError(errorCode(error), `cannot write the failures file ${this.failures?.path}: ${asError(error).message}`, { cause: error });
-    }
+    if (this.failures && recorded.lines.length > 0) this.appendFailures(this.failures, recorded.lines);
     return { ...this.tally(recorded.results), alsoCounted: recorded.alsoCounted, failures: recorded.failures };
+  }
+
+  /**
+   * Appends committed failure entries while holding the index's write lock, and only while the run
+   * is still marked running: a process that completes the files of crashed runs marks the run
+   * crashed under that lock first, so an entry is never appended by both. Whatever is not appended
+   * stays in the index, for the next import or gc to complete the file from.
+   */
+  private appendFailures(failures: FailureLog, lines: FailureLine[]): void {
+    const { runs, index } = this.store;
+    try {
+      index.db
+        .transaction(() => {
+          if (!runs.isRunning(this.run.runId)) throw new BwriteError('E_LEASE_LOST', `run ${this.run.runId} was taken for crashed (its lease expired) by another process, which completes its failures file`);
+          failures.append(lines);
+        })
+        .immediate();
+    } catch (error) {
+      failures.complete = false;
+      if (classifyError(error) === 'transient') return;
+      this.fatal ??= new BwriteError(errorCode(error), `cannot write the failures file ${failures.path}: ${asError(error).message}`, { cause: error });
+    }
   }
 
   /** Under --resume, a failed item at a line an overlapping run committed meanwhile is that run's: skipped here. */

@@ -13,6 +13,8 @@ import type { Store } from '../store/store.js';
 export async function completeFailureFiles(store: Store): Promise<number> {
   let appended = 0;
   for (const run of store.failureRows.unfinished()) {
+    // Under the write lock, so that the run, if it is alive after all, appends nothing more itself.
+    if (run.status === 'running' && !store.index.db.transaction(() => store.runs.markCrashed(run.runId)).immediate()) continue;
     const file = run.failuresFile ?? path.join(store.layout.failures, `${run.runId}.ndjson`);
     try {
       appended += await completeFile(file, run.runId, store.failureRows.entries(run.runId));

@@ -10,6 +10,8 @@ export interface FailureLine {
 export interface UnfinishedFailures {
   runId: string;
   failuresFile: string | null;
+  /** As the history has it: `running` for a run whose lease expired, null for a run it does not know. */
+  status: string | null;
 }
 
 /**
@@ -41,7 +43,7 @@ export class FailureRows {
   unfinished(now = Date.now()): UnfinishedFailures[] {
     return this.db
       .prepare(
-        `SELECT f.run_id AS runId, r.failures_file AS failuresFile FROM (SELECT DISTINCT run_id FROM failures) f LEFT JOIN runs r ON r.run_id = f.run_id
+        `SELECT f.run_id AS runId, r.failures_file AS failuresFile, r.status AS status FROM (SELECT DISTINCT run_id FROM failures) f LEFT JOIN runs r ON r.run_id = f.run_id
          WHERE r.run_id IS NULL OR r.status <> 'running' OR r.lease_expires_at IS NULL OR r.lease_expires_at < ?`,
       )
       .all(now) as UnfinishedFailures[];

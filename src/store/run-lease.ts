@@ -5,6 +5,8 @@ import type { LeaseTerms, RunLog, RunStart, RunTotals } from './run-log.js';
 export const DEFAULT_LEASE_MS = 30_000;
 /** Shorter leases are for tests; a lease must outlast a batch's commit by far (rule 3 in store.ts). */
 export const MIN_LEASE_MS = 1000;
+/** How long a timer's renewal waits for another process's write lock before trying at the next tick. */
+const TIMER_BUSY_TIMEOUT_MS = 250;
 
 /**
  * A batch's claim under its run's lease: when it began (before it wrote any blob), and the count of
@@ -152,14 +154,16 @@ export class RunLease {
     if (this.state !== 'held') return;
     try {
       if (this.holds.size === 0 && this.pauseWith) this.pause();
-      else this.renew(Date.now(), { wait: false });
+      // Not for the whole busy timeout while another process holds the write lock: the event loop
+      // would stall. A batch about to commit renews a lease at risk with the full wait (secure).
+      else this.renew(Date.now(), { busyTimeoutMs: TIMER_BUSY_TIMEOUT_MS });
     } catch {
       // SQLITE_BUSY, most likely: tried again at the next tick.
     }
   }
 
   /** Protects blobs from the start of the oldest batch outstanding, or from now if there is none. */
-  private renew(now: number, options: { wait?: boolean } = {}): void {
+  private renew(now: number, options: { busyTimeoutMs?: number } = {}): void {
     if (this.atRisk(now)) this.lapses++;
     let oldest = now;
     for (const hold of this.holds.values()) oldest = Math.min(oldest, hold.since);

@@ -93,15 +93,35 @@ export class RunLog {
   }
 
   /** Extends a running run's lease; false when the run is no longer marked running. */
-  renew(runId: string, lease: LeaseTerms, options: { wait?: boolean } = {}): boolean {
+  renew(runId: string, lease: LeaseTerms, options: { busyTimeoutMs?: number } = {}): boolean {
     this.renewStatement ??= this.db.prepare(`UPDATE runs SET lease_expires_at = ?, protect_since = ? WHERE run_id = ? AND status = 'running'`);
-    if (options.wait !== false) return this.renewStatement.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
-    // A timer's renewal must not block the event loop for the busy timeout while another process
-    // commits: it fails at once with SQLITE_BUSY and is tried again at the next tick.
+    const renew = () => this.renewStatement!.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
+    return options.busyTimeoutMs === undefined ? renew() : this.withBusyTimeout(options.busyTimeoutMs, renew);
+  }
+
+  /** Whether the run is still marked running: no other process has declared it crashed. */
+  isRunning(runId: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM runs WHERE run_id = ? AND status = 'running'`).get(runId) !== undefined;
+  }
+
+  /**
+   * Marks a run crashed if it is still marked running and its lease expired (or it never had
+   * one), so that it commits no more failure entries; false when it is alive after all.
+   */
+  markCrashed(runId: string, now = Date.now()): boolean {
+    return (
+      this.db
+        .prepare(`UPDATE runs SET status = 'crashed', finished_at = coalesce(lease_expires_at, started_at) WHERE run_id = ? AND status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?)`)
+        .run(runId, now).changes > 0
+    );
+  }
+
+  /** Runs `action` waiting at most `ms` for another process's write lock, instead of the connection's busy timeout. */
+  private withBusyTimeout<T>(ms: number, action: () => T): T {
     const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma('busy_timeout = 0');
+    this.db.pragma(`busy_timeout = ${ms}`);
     try {
-      return this.renewStatement.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
+      return action();
     } finally {
       this.db.pragma(`busy_timeout = ${timeout}`);
     }

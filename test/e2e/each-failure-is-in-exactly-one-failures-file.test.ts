@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, importJson, parseSummary, type Failure } from '../helpers/store.js';
-import { expectVerifies, pad, seededRandom, tryTmpfs, unmount } from '../helpers/robustness.js';
+import { expectVerifies, pad, seededRandom, tryTmpfs, unmount, waitUntil } from '../helpers/robustness.js';
 
 /** `n` lines; every `badEvery`-th lacks its key. Values are about `padBytes` bytes. */
 function inputText(n: number, badEvery: number, padBytes: number, tag = 'v'): string {
@@ -43,6 +44,27 @@ function expectEachBadLineOnce(entries: Failure[], source: string, bad: number[]
   expect(twice, 'lines that are in the failures files more than once').toEqual([]);
   expect([...seen.keys()].sort((a, b) => a - b)).toEqual(bad);
   expect(new Set(entries.map((entry) => entry.entry)).size, 'each entry has its own id').toBe(entries.length);
+}
+
+/** SIGSTOP, at a moment the process holds no write lock on the index (or it would block everyone). */
+async function stopOutsideATransaction(child: ChildProcess, indexDb: string): Promise<void> {
+  const db = new Database(indexDb, { timeout: 0 });
+  try {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      child.kill('SIGSTOP');
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        db.exec('ROLLBACK');
+        return;
+      } catch {
+        child.kill('SIGCONT');
+        await sleep(5);
+      }
+    }
+    throw new Error('never found the import outside a transaction');
+  } finally {
+    db.close();
+  }
 }
 
 const probe = tryTmpfs('1m');
@@ -122,5 +144,30 @@ describe('each failed item is in exactly one run\'s failures file', () => {
     expectEachBadLineOnce(await entriesOf(await storeFailureFiles(store)), input, badLines(N, 9));
     expect(await exportLines(store)).toHaveLength(N - badLines(N, 9).length);
     await expectVerifies(store, 'after the kills and --resume', true);
+  }, 120_000);
+
+  it('a run stopped past its lease, whose failures file a gc completed meanwhile, appends no entry a second time when it goes on', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const N = 60_000;
+    const input = await writeText(join(dir, 'in.ndjson'), inputText(N, 9, 300));
+    const env = { BWRITE_LEASE_MS: '1000' };
+    const args = ['import', '--store', store, '--resume', '--batch-size', '40', '--progress', 'none', '--json', input];
+    const running = startBwrite(args, { env, timeoutMs: 90_000 });
+    await waitUntil(async () => (await storeFailureFiles(store).catch(() => [])).length > 0, 'the first failures to be written', 30_000);
+    await stopOutsideATransaction(running.child, join(store, 'index.db'));
+    await sleep(1500);
+    const gc = await runBwrite(['gc', '--store', store], { env });
+    expect(gc.code, describeRun(['gc'], gc)).toBe(0);
+    running.child.kill('SIGCONT');
+    const stopped = await running.result;
+    expect([0, 1, 3], describeRun(args, stopped)).toContain(stopped.code);
+
+    await sleep(1100);
+    const last = await runBwrite(args, { env });
+    expect([0, 1], describeRun(args, last)).toContain(last.code);
+    await runBwrite(['gc', '--store', store], { env });
+    expectEachBadLineOnce(await entriesOf(await storeFailureFiles(store)), input, badLines(N, 9));
+    expect(await exportLines(store)).toHaveLength(N - badLines(N, 9).length);
   }, 120_000);
 });
