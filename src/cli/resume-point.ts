@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { fingerprintOf, type InputSource } from '../input/source.js';
 import type { StreamHead } from '../input/stream-head.js';
 import { sha256Hex } from '../sha256.js';
@@ -36,10 +37,21 @@ export async function inputStart(store: Store, source: InputSource, context: Res
 async function fileResumePoint(mark: Watermark, source: InputSource): Promise<number | null> {
   if (source.path === null || mark.fingerprint === null) return null;
   if (mark.ino !== null && (mark.ino !== source.ino || mark.dev !== source.dev)) return null;
-  if (source.size !== null && source.size < mark.fingerprintLen) return null;
-  if (!source.gzip && source.size !== null && source.size < mark.bytes) return null;
+  // The size now, not as the file was opened: a run that committed past that size since, over a
+  // file that only grew, would make it look truncated, and it would be imported from the start.
+  const size = source.size === null ? null : sizeNow(source.path);
+  if (size !== null && size < mark.fingerprintLen) return null;
+  if (!source.gzip && size !== null && size < mark.bytes) return null;
   const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
   return now === mark.fingerprint ? mark.line : null;
+}
+
+function sizeNow(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
+  }
 }
 
 function stateOf(mark: Watermark): WatermarkState {
