@@ -1,0 +1,133 @@
+// Checks 1–3: what the store holds and what the failures files say, against every line the
+// inputs were given. A line "failed for good" when some failures file names it.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Every entry of every `failures/*.ndjson` in the store, with the file it is in. */
+export function readFailureEntries(store) {
+  const dir = path.join(store, 'failures');
+  const entries = [];
+  const unreadable = [];
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.endsWith('.ndjson')).sort() : [];
+  for (const file of files) {
+    const lines = fs.readFileSync(path.join(dir, file), 'utf8').split('\n');
+    lines.forEach((text, i) => {
+      if (text === '' && i === lines.length - 1) return;
+      try {
+        const entry = JSON.parse(text);
+        entries.push({ file, source: entry.source, line: entry.line, code: entry.code });
+      } catch {
+        unreadable.push(`failures/${file} line ${i + 1} is not a JSON object: ${text.slice(0, 120)}`);
+      }
+    });
+  }
+  return { files: files.length, entries, unreadable };
+}
+
+/** `bwrite export --with-keys` output as key → the stored record. */
+export function parseExport(stdout) {
+  const stored = new Map();
+  for (const line of stdout.split('\n')) {
+    if (line === '') continue;
+    const { key, value } = JSON.parse(line);
+    stored.set(key, value);
+  }
+  return stored;
+}
+
+/**
+ * The three checks on content. `stored` is key → record; `failures` the entries of every
+ * failures file; `injectedCodes` the codes a good line may fail with (the faults injected).
+ */
+export function checkContent(inputs, stored, failures, injectedCodes) {
+  const bySourceLine = groupFailures(failures.entries);
+  const lastOccurrence = [];
+  const failedOnce = [...failures.unreadable];
+  const lost = [];
+  const keysSeen = new Set();
+  for (const input of inputs) {
+    const failed = bySourceLine.get(path.resolve(input.file)) ?? new Map();
+    const name = path.basename(input.file);
+    const expected = expectedLines(input, failed);
+    for (const key of new Set(input.lines.map((line) => line.key).filter((key) => key !== null))) {
+      keysSeen.add(key);
+      const problem = compareKey(key, name, input, stored.get(key), expected.get(key), failed);
+      if (problem) lastOccurrence.push(problem);
+    }
+    failedOnce.push(...failureProblems(input, name, failed, injectedCodes));
+    lost.push(...lostLines(input, name, stored, failed));
+    for (const [line, entries] of failed) if (!(line >= 1 && line <= input.lines.length)) failedOnce.push(`${name} has no line ${line}, yet ${listFiles(entries)} names it`);
+  }
+  for (const key of stored.keys()) if (!keysSeen.has(key)) lastOccurrence.push(`key ${key} is stored but is in no input`);
+  const known = new Set(inputs.map((input) => path.resolve(input.file)));
+  for (const [source, lines] of bySourceLine) if (!known.has(source)) failedOnce.push(`${[...lines.values()].flat().length} failure entries name ${source}, which is not an input`);
+  return [
+    { id: 'last-occurrence', name: 'each key holds the last occurrence that did not fail', problems: lastOccurrence },
+    { id: 'failed-once', name: 'each failed line is in exactly one failures file', problems: failedOnce },
+    { id: 'nothing-lost', name: 'every line is stored or failed: nothing lost', problems: lost },
+  ];
+}
+
+/** source → line → the failure entries naming it. */
+function groupFailures(entries) {
+  const groups = new Map();
+  for (const entry of entries) {
+    const source = typeof entry.source === 'string' ? path.resolve(entry.source) : String(entry.source);
+    if (!groups.has(source)) groups.set(source, new Map());
+    const lines = groups.get(source);
+    if (!lines.has(entry.line)) lines.set(entry.line, []);
+    lines.get(entry.line).push(entry);
+  }
+  return groups;
+}
+
+/** key → the line of its last occurrence that is in no failures file. */
+function expectedLines(input, failed) {
+  const expected = new Map();
+  input.lines.forEach(({ key }, i) => {
+    if (key !== null && !failed.has(i + 1)) expected.set(key, i + 1);
+  });
+  return expected;
+}
+
+/** Null when the stored record is line `want`; else what is wrong, with the lines involved. */
+function compareKey(key, name, input, record, want, failed) {
+  if (record === undefined) return want === undefined ? null : `key ${key}: absent; expected ${name} line ${want}`;
+  const got = record?.v;
+  const text = Number.isInteger(got) ? input.lines[got - 1]?.text : undefined;
+  if (text !== JSON.stringify(record)) return `key ${key}: stored value is no line of ${name}: ${JSON.stringify(record).slice(0, 120)}`;
+  if (got === want) return null;
+  if (want === undefined) return `key ${key}: stored ${name} line ${got}, but every line of this key is in a failures file (line ${got}: ${listFiles(failed.get(got))})`;
+  if (got < want) return `key ${key}: stored ${name} line ${got}, expected line ${want} (a later occurrence in no failures file): a lost update`;
+  return `key ${key}: stored ${name} line ${got}, yet ${listFiles(failed.get(got))} lists that line as failed (one run failed it, another stored it); expected line ${want}, the last occurrence no failures file lists`;
+}
+
+/** Every bad line once; no line twice; a good line only with a code the soak injects. */
+function failureProblems(input, name, failed, injectedCodes) {
+  const problems = [];
+  input.lines.forEach(({ key }, i) => {
+    const entries = failed.get(i + 1) ?? [];
+    if (entries.length > 1) problems.push(`${name} line ${i + 1} is listed ${entries.length} times: ${listFiles(entries)}`);
+    if (key === null && entries.length === 0) problems.push(`${name} line ${i + 1} is a bad line, but no failures file lists it`);
+    const unexpected = key === null ? [] : entries.filter((entry) => !injectedCodes.includes(entry.code));
+    if (unexpected.length > 0) problems.push(`${name} line ${i + 1} is a good record, yet ${listFiles(unexpected)} lists it failed`);
+  });
+  return problems;
+}
+
+/** Lines neither covered by what is stored (their key holds them or a later line) nor in a failures file. */
+function lostLines(input, name, stored, failed) {
+  const lost = [];
+  input.lines.forEach(({ key }, i) => {
+    const line = i + 1;
+    if (failed.has(line)) return;
+    const storedLine = key === null ? undefined : stored.get(key)?.v;
+    if (key !== null && Number.isInteger(storedLine) && storedLine >= line) return;
+    lost.push(`${name} line ${line}${key === null ? ' (a bad line)' : ` (key ${key}, which holds ${storedLine === undefined ? 'nothing' : `line ${storedLine}`})`}`);
+  });
+  return lost;
+}
+
+function listFiles(entries = []) {
+  return entries.map((entry) => `failures/${entry.file} (${entry.code})`).join(', ');
+}
