@@ -19,7 +19,7 @@ export async function runChecks(state) {
   const failures = readFailureEntries(state.store);
   const exported = await state.processes.start('export', ['export', '--store', state.store, '--with-keys'], { timeoutMs: END_TIME_LIMIT_MS }).result;
   const checks = [];
-  if (exported.code === 0) checks.push(...checkContent(state.inputs, parseExport(exported.stdout), failures, injectedCodes(state.options.faults)));
+  if (exported.code === 0) checks.push(...checkContent(state.inputs, parseExport(exported.stdout), failures, { injectedCodes: injectedCodes(state.options.faults), runs: state.runs }));
   else checks.push({ id: 'export', name: 'export --with-keys exits 0', problems: [describeProcess(exported)] });
   checks.push(await verifyCheck(state));
   checks.push(rssCheck(state));

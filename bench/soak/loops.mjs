@@ -62,6 +62,7 @@ export function recordImport(state, result) {
   if (status && status in state.counters.runs) state.counters.runs[status]++;
   if (lateSignal) state.counters.lateSignals++;
   if (summary) {
+    state.runs.set(summary.runId, { startedAt: Date.parse(summary.startedAt), finishedAt: Date.parse(summary.finishedAt), status: summary.status });
     state.counters.committed += summary.written ?? 0;
     state.counters.retries += summary.retries ?? 0;
   }

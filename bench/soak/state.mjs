@@ -31,6 +31,8 @@ export class SoakState {
       gcRuns: 0,
       statsRuns: 0,
     };
+    /** Run id → when it started and finished (ms) and its status, from each --json summary. */
+    this.runs = new Map();
     /** How long an import runs when nothing stops it (a moving average): signals are timed by it. */
     this.typicalImportMs = 1000;
     /** What processes did that the contract does not allow, one sentence each. */
