@@ -42,7 +42,8 @@ export class BwriteProcesses {
 
   /** Starts `bwrite ARGS`; it is killed (and marked `timedOut`) if it runs longer than `timeoutMs`. */
   start(kind, args, { env = {}, timeoutMs }) {
-    const child = spawn(process.execPath, [this.bwrite, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: a Ctrl-C meant for the soak must not reach gc or stats.
+    const child = spawn(process.execPath, [this.bwrite, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const tracked = { kind, args, child, pid: child.pid, peakKb: 0, signalsSent: [], timedOut: false, startedAt: Date.now() };
     this.live.add(tracked);
     const stdout = [];

@@ -13,6 +13,7 @@ export function summarize(state, checks, failures) {
     seed: state.seed,
     seconds: options.seconds,
     elapsedSeconds: Math.round(state.elapsedSeconds),
+    stoppedEarly: state.stoppedEarly,
     importers: options.importers,
     inputs: state.inputs.length,
     faults: options.faults,
@@ -41,7 +42,7 @@ export function formatSummary(summary) {
   const failed = Object.entries(summary.failedByCode).map(([code, n]) => `${code} ${n}`).join(', ') || 'none';
   const rss = Object.entries(summary.maxRssMb).map(([kind, mb]) => `${kind} ${mb} MB`).join(', ');
   const rows = [
-    ['duration', `${summary.elapsedSeconds} s (${summary.seconds} s of soak), seed ${summary.seed}, ${summary.importers} importers over ${summary.inputs} inputs`],
+    ['duration', `${summary.elapsedSeconds} s (${summary.seconds} s of soak${summary.stoppedEarly ? ', stopped early' : ''}), seed ${summary.seed}, ${summary.importers} importers over ${summary.inputs} inputs`],
     ['importer runs', `${summary.runs.started} started: ${runs}`],
     ['records', `${summary.recordsAppended} appended (${summary.badLines} bad lines), ${summary.recordsCommitted} committed (sum of the summaries' written)`],
     ['signals', `${summary.kills} kill -9, ${summary.sigterms} SIGTERM (${summary.lateSignals} of them after the run's summary was out)`],

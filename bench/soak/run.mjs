@@ -47,9 +47,16 @@ const snapshot = fs.mkdtempSync(path.join(os.tmpdir(), 'bwrite-soak-build-'));
 useBuildSnapshot(snapshot);
 const log = (text) => process.stderr.write(`${text}\n`);
 log(`soak: ${options.seconds} s, seed ${options.seed}, faults ${options.faults ?? DEFAULTS.faults}`);
+// The first Ctrl-C ends the soak early and still checks the store; a second one leaves at once.
+const controller = new AbortController();
+process.once('SIGINT', () => {
+  log('soak: stopping early (Ctrl-C again to leave without the checks)');
+  controller.abort();
+  process.once('SIGINT', () => process.exit(130));
+});
 let summary;
 try {
-  summary = await runSoak({ ...options, bwrite: path.join(snapshot, 'bin', 'bwrite'), log });
+  summary = await runSoak({ ...options, bwrite: path.join(snapshot, 'bin', 'bwrite'), log, signal: controller.signal });
 } finally {
   fs.rmSync(snapshot, { recursive: true, force: true });
 }

@@ -17,6 +17,8 @@ export interface SoakOptions {
   /** The bin/bwrite to run. */
   bwrite: string;
   log: ((text: string) => void) | null;
+  /** Aborting it ends the soak before its deadline; the checks still run. */
+  signal: AbortSignal | null;
 }
 
 export interface SoakCheck {
@@ -34,6 +36,7 @@ export interface SoakSummary {
   seed: number;
   seconds: number;
   elapsedSeconds: number;
+  stoppedEarly: boolean;
   importers: number;
   inputs: number;
   faults: string;

@@ -30,6 +30,8 @@ export const DEFAULTS = {
   bwrite: BWRITE,
   /** Where progress lines go (every PROGRESS_EVERY_MS); null for none. */
   log: null,
+  /** Aborting it ends the soak before its deadline; the checks still run. */
+  signal: null,
 };
 
 const INITIAL_LINES = 50;
@@ -43,7 +45,7 @@ export async function runSoak(overrides = {}) {
   try {
     await setUp(state);
     await soak(state);
-    state.log(`soak: deadline passed after ${state.elapsedSeconds.toFixed(0)} s; a clean import of what is left, then the checks`);
+    state.log(`soak: ${state.stoppedEarly ? 'stopped' : 'deadline passed'} after ${state.elapsedSeconds.toFixed(0)} s; a clean import of what is left, then the checks`);
     await finalImport(state);
     const { checks, failures } = await runChecks(state);
     return summarize(state, checks, failures);
@@ -80,7 +82,10 @@ async function soak(state) {
   for (let i = 0; i < options.importers; i++) loops.push(importerLoop(state, i));
   const progress = setInterval(() => state.log(progressLine(state)), PROGRESS_EVERY_MS);
   try {
-    await sleep(Math.max(0, state.deadline - Date.now()));
+    await sleep(Math.max(0, state.deadline - Date.now()), undefined, options.signal ? { signal: options.signal } : {});
+  } catch (error) {
+    if (error.name !== 'AbortError') throw error;
+    state.stoppedEarly = true;
   } finally {
     clearInterval(progress);
     state.stop();

@@ -18,6 +18,8 @@ export class SoakState {
     this.deadline = this.startedAt + options.seconds * 1000;
     /** False once the deadline passed (or the soak is stopped): inputs stop growing, loops stop starting runs. */
     this.growing = true;
+    /** The soak was stopped before its deadline (Ctrl-C). */
+    this.stoppedEarly = false;
     this.processes = new BwriteProcesses(options.bwrite, RSS_LIMIT_MB * 1024);
     this.counters = {
       runsStarted: 0,

@@ -140,15 +140,23 @@ function lostLines(input, name, stored, failed) {
  * finished (so it read again a line an earlier run had failed and committed past).
  */
 function howListedTwice(entries, runs) {
-  const listed = entries.map((entry) => ({ id: entry.file.replace(/\.ndjson$/, ''), ...runs.get(entry.file.replace(/\.ndjson$/, '')) }));
+  const listed = entries.map((entry) => {
+    const id = entry.file.replace(/\.ndjson$/, '');
+    return { id, ...runs.get(id) };
+  });
   const timed = listed.filter((run) => run.startedAt !== undefined).sort((a, b) => a.startedAt - b.startedAt);
   const untimed = listed.length - timed.length;
-  const killed = untimed > 0 ? `; ${untimed === 1 ? 'one run' : `${untimed} runs`} printed no summary (killed)` : '';
+  const killed = untimed === 0 ? [] : [`${untimed === 1 ? 'one run' : `${untimed} runs`} printed no summary (killed)`];
   for (const later of timed) {
     const earlier = timed.find((run) => run.finishedAt < later.startedAt);
-    if (earlier) return { readAgain: true, text: ` — run ${later.id} started after run ${earlier.id} (${earlier.status}) had finished, and read the line again${killed}` };
+    if (!earlier) continue;
+    // A run that ended ok or partial committed every batch, and the watermark with each.
+    const wentBack = earlier.status === 'ok' || earlier.status === 'partial' ? ' (so the watermark had gone back)' : '';
+    const notes = [`run ${later.id} started after run ${earlier.id} (${earlier.status}) had finished, and read the line again${wentBack}`, ...killed];
+    return { readAgain: true, text: ` — ${notes.join('; ')}` };
   }
-  return { readAgain: false, text: timed.length > 1 ? ` — by runs that ran at the same time${killed}` : killed ? ` —${killed.slice(1)}` : '' };
+  const notes = [...(timed.length > 1 ? ['by runs that ran at the same time'] : []), ...killed];
+  return { readAgain: false, text: notes.length > 0 ? ` — ${notes.join('; ')}` : '' };
 }
 
 function listFiles(entries = []) {
