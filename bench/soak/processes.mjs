@@ -95,7 +95,6 @@ export class BwriteProcesses {
     const left = [...this.live];
     for (const tracked of left) tracked.child.kill('SIGKILL');
     await Promise.all(left.map((tracked) => tracked.result));
-    return left.length;
   }
 
   stop() {

@@ -77,6 +77,7 @@ async function setUp(state) {
 /** Everything at once until the deadline; then growth stops and every loop ends its last run. */
 async function soak(state) {
   const { options } = state;
+  state.startClock();
   const growth = state.inputs.map((input) => growInput(state, input, options.linesPerSecond / options.inputs));
   const loops = [gcLoop(state), statsLoop(state)];
   for (let i = 0; i < options.importers; i++) loops.push(importerLoop(state, i));

@@ -15,7 +15,8 @@ export class SoakState {
     /** GrowingInput per input file. */
     this.inputs = [];
     this.startedAt = Date.now();
-    this.deadline = this.startedAt + options.seconds * 1000;
+    /** Set as the loops start (startClock), so that setting up takes nothing from the soak. */
+    this.deadline = Infinity;
     /** False once the deadline passed (or the soak is stopped): inputs stop growing, loops stop starting runs. */
     this.growing = true;
     /** The soak was stopped before its deadline (Ctrl-C). */
@@ -43,6 +44,10 @@ export class SoakState {
 
   get running() {
     return this.growing && Date.now() < this.deadline;
+  }
+
+  startClock() {
+    this.deadline = Date.now() + this.options.seconds * 1000;
   }
 
   /** Called when the deadline passes: nothing new starts. */

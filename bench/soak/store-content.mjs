@@ -150,9 +150,9 @@ function howListedTwice(entries, runs) {
   for (const later of timed) {
     const earlier = timed.find((run) => run.finishedAt < later.startedAt);
     if (!earlier) continue;
-    // A run that ended ok or partial committed every batch, and the watermark with each.
-    const wentBack = earlier.status === 'ok' || earlier.status === 'partial' ? ' (so the watermark had gone back)' : '';
-    const notes = [`run ${later.id} started after run ${earlier.id} (${earlier.status}) had finished, and read the line again${wentBack}`, ...killed];
+    // A run that ended ok or partial committed every batch, and its resume watermark with each.
+    const committed = earlier.status === 'ok' || earlier.status === 'partial' ? ' and committed past it' : '';
+    const notes = [`run ${later.id} started after run ${earlier.id} (${earlier.status}) had finished${committed}, yet read the line again`, ...killed];
     return { readAgain: true, text: ` — ${notes.join('; ')}` };
   }
   const notes = [...(timed.length > 1 ? ['by runs that ran at the same time'] : []), ...killed];
