@@ -39,6 +39,9 @@ export interface RunLeaseOptions {
 
 type LeaseState = 'new' | 'held' | 'paused' | 'ended';
 
+// A renewal from the timer waits this long for another writer's lock, then tries at the next tick.
+const TICK_WAIT_MS = 100;
+
 /**
  * A run's lease in the index, held while the run may still commit rows for blobs it wrote: `gc`
  * spares what an unexpired lease protects, and `stats` shows a running run whose lease expired as
@@ -151,8 +154,10 @@ export class RunLease {
   private tick(): void {
     if (this.state !== 'held') return;
     try {
-      if (this.holds.size === 0 && this.pauseWith) this.pause();
-      else this.renew(Date.now());
+      this.runs.waitingAtMost(TICK_WAIT_MS, () => {
+        if (this.holds.size === 0 && this.pauseWith) this.pause();
+        else this.renew(Date.now());
+      });
     } catch {
       // SQLITE_BUSY, most likely: tried again at the next tick.
     }

@@ -96,6 +96,20 @@ export class RunLog {
     return this.renewStatement.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
   }
 
+  /**
+   * Runs `write` waiting at most `ms` for another connection's write lock (then SQLITE_BUSY), not
+   * the index's usual busy timeout: a renewal from a timer must not hold the event loop that long.
+   */
+  waitingAtMost<T>(ms: number, write: () => T): T {
+    const usual = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${ms}`);
+    try {
+      return write();
+    } finally {
+      this.db.pragma(`busy_timeout = ${usual}`);
+    }
+  }
+
   /** Marks a run that had finished (a library writer gone idle) as running again, with a new lease. */
   resume(runId: string, lease: LeaseTerms): void {
     this.db
