@@ -5,8 +5,6 @@ import type { LeaseTerms, RunLog, RunStart, RunTotals } from './run-log.js';
 export const DEFAULT_LEASE_MS = 30_000;
 /** Shorter leases are for tests; a lease must outlast a batch's commit by far (rule 3 in store.ts). */
 export const MIN_LEASE_MS = 1000;
-/** How long a timer's renewal waits for another process's write lock before trying at the next tick. */
-const TIMER_BUSY_TIMEOUT_MS = 250;
 
 /**
  * A batch's claim under its run's lease: when it began (before it wrote any blob), and the count of
@@ -40,6 +38,9 @@ export interface RunLeaseOptions {
 }
 
 type LeaseState = 'new' | 'held' | 'paused' | 'ended';
+
+// A renewal from the timer waits this long for another writer's lock, then tries at the next tick.
+const TICK_WAIT_MS = 100;
 
 /**
  * A run's lease in the index, held while the run may still commit rows for blobs it wrote: `gc`
@@ -153,22 +154,22 @@ export class RunLease {
   private tick(): void {
     if (this.state !== 'held') return;
     try {
-      if (this.holds.size === 0 && this.pauseWith) this.pause();
-      // Not for the whole busy timeout while another process holds the write lock: the event loop
-      // would stall. A batch about to commit renews a lease at risk with the full wait (secure).
-      else this.renew(Date.now(), { busyTimeoutMs: TIMER_BUSY_TIMEOUT_MS });
+      this.runs.waitingAtMost(TICK_WAIT_MS, () => {
+        if (this.holds.size === 0 && this.pauseWith) this.pause();
+        else this.renew(Date.now());
+      });
     } catch {
       // SQLITE_BUSY, most likely: tried again at the next tick.
     }
   }
 
   /** Protects blobs from the start of the oldest batch outstanding, or from now if there is none. */
-  private renew(now: number, options: { busyTimeoutMs?: number } = {}): void {
+  private renew(now: number): void {
     if (this.atRisk(now)) this.lapses++;
     let oldest = now;
     for (const hold of this.holds.values()) oldest = Math.min(oldest, hold.since);
     const terms = this.terms(now, oldest);
-    this.runs.renew(this.runId, terms, options);
+    this.runs.renew(this.runId, terms);
     this.expiresAt = terms.expiresAt;
   }
 

@@ -93,10 +93,9 @@ export class RunLog {
   }
 
   /** Extends a running run's lease; false when the run is no longer marked running. */
-  renew(runId: string, lease: LeaseTerms, options: { busyTimeoutMs?: number } = {}): boolean {
+  renew(runId: string, lease: LeaseTerms): boolean {
     this.renewStatement ??= this.db.prepare(`UPDATE runs SET lease_expires_at = ?, protect_since = ? WHERE run_id = ? AND status = 'running'`);
-    const renew = () => this.renewStatement!.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
-    return options.busyTimeoutMs === undefined ? renew() : this.withBusyTimeout(options.busyTimeoutMs, renew);
+    return this.renewStatement.run(lease.expiresAt, lease.protectSince, runId).changes > 0;
   }
 
   /** Whether the run is still marked running: no other process has declared it crashed. */
@@ -116,14 +115,18 @@ export class RunLog {
     );
   }
 
-  /** Runs `action` waiting at most `ms` for another process's write lock, instead of the connection's busy timeout. */
-  private withBusyTimeout<T>(ms: number, action: () => T): T {
-    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+
+  /**
+   * Runs `write` waiting at most `ms` for another connection's write lock (then SQLITE_BUSY), not
+   * the index's usual busy timeout: a renewal from a timer must not hold the event loop that long.
+   */
+  waitingAtMost<T>(ms: number, write: () => T): T {
+    const usual = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma(`busy_timeout = ${ms}`);
     try {
-      return action();
+      return write();
     } finally {
-      this.db.pragma(`busy_timeout = ${timeout}`);
+      this.db.pragma(`busy_timeout = ${usual}`);
     }
   }
 
