@@ -33,6 +33,11 @@ function reportError(error: unknown): number {
     return 2;
   }
   if (code === 'EPIPE') return 0;
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    // Node opens a command's modules all at once as it loads them, before bwrite can adapt.
+    processOutput.error(`too many open files to start (${message}); raise the open-file limit, e.g. 'ulimit -n 256'`, { prefix: 'bwrite: error: ' });
+    return 1;
+  }
   if (STORE_CODES.has(code) || code.startsWith('SQLITE_')) {
     processOutput.error(message, { prefix: 'bwrite: error: ' });
     return 3;

@@ -138,7 +138,19 @@ describe('real resource limits', () => {
   }
 
   if (process.platform === 'linux') {
-    it('a low open-file limit (ulimit -n 40) under --concurrency 64 stores every record: the writer lowers its concurrency on EMFILE instead of failing items', async () => {
+    it('an open-file limit too low for bwrite to start (ulimit -n 24) is one error line that says what to raise', async () => {
+      const work = await tempDir();
+      const input = await writeText(join(work, 'in.ndjson'), '{"id":"a"}\n');
+      const args = ['import', '--store', join(work, 'store'), input];
+      const run = await startBwriteAfter('ulimit -n 24', args, { cwd: work }).result;
+      expect(run.code, describeRun(args, run)).toBe(1);
+      expectOnlyBwriteLines(run.stderr);
+      expect(run.stderr).toMatch(/^bwrite: error: too many open files to start .*ulimit -n/m);
+    });
+
+    // 64: Node itself holds about 20 files and opens a command's modules all at once as it loads
+    // them, so a lower limit stops bwrite from starting (with a one-line error) before it can adapt.
+    it('a low open-file limit (ulimit -n 64) under --concurrency 64 stores every record: the writer lowers its concurrency on EMFILE instead of failing items', async () => {
       const work = await tempDir();
       const store = join(work, 'store');
       // Values over 16 KiB: smaller ones are written one at a time, never near the limit.
@@ -148,14 +160,14 @@ describe('real resource limits', () => {
       // Default retries: adapting must not depend on a generous retry budget.
       const args = ['import', '--store', store, '--json', '--inline-max', '0', '--concurrency', '64', many];
 
-      const run = await startBwriteAfter('ulimit -n 40', args, { cwd: work, timeoutMs: 60_000 }).result;
+      const run = await startBwriteAfter('ulimit -n 64', args, { cwd: work, timeoutMs: 60_000 }).result;
 
       expectNoStackTrace(run.stderr, describeRun(args, run));
       expect(run.code, describeRun(args, run)).toBe(0);
       const summary = parseSummary(args, run);
       expect(summary).toMatchObject({ status: 'ok', read: 600, written: 600, failed: 0 });
       expect(summary.retries, 'the limit was really met').toBeGreaterThan(0);
-      expectSameExport(await exportText(store), await exportText(clean), 'the import under ulimit -n 40');
+      expectSameExport(await exportText(store), await exportText(clean), 'the import under ulimit -n 64');
       await expectVerifies(store, 'after the EMFILE run', true);
     }, 60_000);
   }
