@@ -3,11 +3,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../defaults.js';
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
-import type { FailureLine } from '../store/failure-rows.js';
 import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
-import type { FailureEntry, FailureLog } from './failure-log.js';
+import type { FailureLog } from './failure-log.js';
 import { keyProblem, typeProblem } from '../store/keys.js';
 import { itemProblem } from './item-check.js';
+import { appendCommitted, recordFailures, shareOut, type Recorded } from './batch-failures.js';
 import type { LeaseHold } from '../store/run-lease.js';
 import type { RunTotals } from '../store/run-log.js';
 import type { Store } from '../store/store.js';
@@ -43,22 +43,8 @@ interface Prepared {
   inline: boolean;
 }
 
-/** What one commit recorded, inside its transaction. */
-interface Recorded {
-  results: ItemResult[];
-  alsoCounted: AlsoCounted;
-  failures: FailureEntry[];
-  lines: FailureLine[];
-}
-
 function uncommitted(results: ItemResult[]): BatchOutcome {
   return { results, committed: false, alsoCounted: { read: 0, skipped: 0, failed: 0 }, failures: [] };
-}
-
-/** The aside counts with `sharedOut` reader failures counted as skipped: an overlapping run committed their lines. */
-function sharedAside(counted: AlsoCounted | undefined, sharedOut: number): AlsoCounted {
-  const { read, skipped, failed } = counted ?? { read: 0, skipped: 0, failed: 0 };
-  return { read, skipped: skipped + sharedOut, failed: failed - sharedOut };
 }
 
 type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: number } | { ok: false; result: ItemResult; interrupted?: boolean };
@@ -313,7 +299,7 @@ export class BatchWriter {
       await this.store.blobs.flushDirectories();
       const { value: recorded } = await withRetry(
         () => {
-          const transaction = () => this.commitRecorded(rows, options, (outcomes, committedBefore) => this.sharedOut(this.resultsOf(settled, outcomes), items, committedBefore), { hold });
+          const transaction = () => this.commitRecorded(rows, options, (outcomes, committedBefore) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore), { hold });
           return hold ? this.run.commit(hold, blobs, transaction) : transaction();
         },
         this.retry,
@@ -341,7 +327,7 @@ export class BatchWriter {
     const code = errorCode(cause);
     const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
     try {
-      const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => this.sharedOut(failed, items, committedBefore), { faults: false }), this.retry);
+      const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => shareOut(failed, items, committedBefore), { faults: false }), this.retry);
       return this.committed(recorded);
     } catch (markError) {
       this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
@@ -358,64 +344,28 @@ export class BatchWriter {
     const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
     return store.index.commitBatch(batch, (outcomes, committedBefore) => {
       if (at.hold) this.run.confirm(at.hold);
-      const results = resultsAt(outcomes, committedBefore);
-      const readerFailures = (options.readerFailures ?? []).filter((entry) => !(entry.line !== null && entry.line <= committedBefore));
-      const alsoCounted = sharedAside(options.alsoCounted, (options.readerFailures?.length ?? 0) - readerFailures.length);
-      const failures = [...readerFailures, ...(options.itemFailures?.(results) ?? [])];
-      const lines = this.failures?.prepare(failures) ?? [];
-      store.failureRows.insert(this.run.runId, lines);
-      this.countInHistory(results, alsoCounted);
+      const recorded = recordFailures(store, this.run.runId, this.failures, options, resultsAt(outcomes, committedBefore), committedBefore);
+      this.countInHistory(recorded.results, recorded.alsoCounted);
       // Last, so that an injected fault rolls back all of the above, as a failed COMMIT would.
       if (at.faults !== false) store.faults.check('index');
-      return { results, alsoCounted, failures, lines };
+      return recorded;
     });
   }
 
   /** After COMMIT: the failure entries go to the failures file, and the writer counts the results. */
   private committed(recorded: Recorded): BatchOutcome {
-    if (this.failures && recorded.lines.length > 0) this.appendFailures(this.failures, recorded.lines);
-    return { ...this.tally(recorded.results), alsoCounted: recorded.alsoCounted, failures: recorded.failures };
-  }
-
-  /**
-   * Appends committed failure entries while holding the index's write lock, and only while the run
-   * is still marked running: a process that completes the files of crashed runs marks the run
-   * crashed under that lock first, so an entry is never appended by both. Whatever is not appended
-   * stays in the index, for the next import or gc to complete the file from.
-   */
-  private appendFailures(failures: FailureLog, lines: FailureLine[]): void {
-    const { runs, index } = this.store;
-    try {
-      index.db
-        .transaction(() => {
-          if (!runs.isRunning(this.run.runId)) throw new BwriteError('E_LEASE_LOST', `run ${this.run.runId} was taken for crashed (its lease expired) by another process, which completes its failures file`);
-          failures.append(lines);
-        })
-        .immediate();
-    } catch (error) {
-      failures.complete = false;
-      if (classifyError(error) === 'transient') return;
-      this.fatal ??= new BwriteError(errorCode(error), `cannot write the failures file ${failures.path}: ${asError(error).message}`, { cause: error });
+    if (this.failures && recorded.lines.length > 0) {
+      const stop = appendCommitted(this.store, this.run.runId, this.failures, recorded.lines);
+      if (stop) this.fatal ??= stop;
     }
-  }
-
-  /** Under --resume, a failed item at a line an overlapping run committed meanwhile is that run's: skipped here. */
-  private sharedOut(results: ItemResult[], items: readonly WriteItem[], committedBefore: number): ItemResult[] {
-    if (committedBefore === 0) return results;
-    return results.map((result, i) => {
-      const line = items[i]?.line;
-      if (!result.failed || line === null || line === undefined || line > committedBefore) return result;
-      return { key: result.key, outcome: 'skipped', failed: false, sha256: result.sha256, size: result.size, attempts: result.attempts, durationMs: result.durationMs };
-    });
+    return { ...this.tally(recorded.results), alsoCounted: recorded.alsoCounted, failures: recorded.failures };
   }
 
   private rowsOf(settled: Settled[]): IndexRow[] {
     const rows: IndexRow[] = [];
-    const blobs: Prepared[] = [];
     for (const entry of settled) {
       if (!entry.ok) continue;
       const { item, bytes, sha256, inline } = entry.prepared;
-      if (!inline) blobs.push(entry.prepared);
       rows.push({
         key: item.key,
         sha256,
