@@ -111,7 +111,7 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
 export async function gcCommand(options: { store: string; dryRun?: boolean; json?: boolean }, output: Output): Promise<number> {
   const store = await openStore(options.store, { create: false });
   try {
-    if (!options.dryRun) await completeFailureFiles(store);
+    if (!options.dryRun) completeFailureFiles(store);
     const report = collectGarbage(store, { dryRun: options.dryRun });
     if (options.json) output.data(JSON.stringify(report));
     else {

@@ -78,7 +78,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   }
   // A gc killed mid-way may have left blobs this run's rows will name in tmp/: put them back first.
   if (store) restoreSetAside(store.layout);
-  if (store) await completeFailureFiles(store);
+  if (store) completeFailureFiles(store);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`), runId, { durable: options.durable }) : null;
   // Registered with its lease before any blob is written, so that gc spares what it writes.

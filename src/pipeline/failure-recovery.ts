@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { FailureLine } from '../store/failure-rows.js';
+import type { FailureLine, UnfinishedFailures } from '../store/failure-rows.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -10,24 +9,35 @@ import type { Store } from '../store/store.js';
  * entry is appended once, found by its `entry` id, and the index then lets go of them. Returns how
  * many entries were appended. Runs whose file cannot be written keep their entries for next time.
  */
-export async function completeFailureFiles(store: Store): Promise<number> {
+export function completeFailureFiles(store: Store): number {
   let appended = 0;
   for (const run of store.failureRows.unfinished()) {
-    // Under the write lock, so that the run, if it is alive after all, appends nothing more itself.
-    if (run.status === 'running' && !store.index.db.transaction(() => store.runs.markCrashed(run.runId)).immediate()) continue;
-    const file = run.failuresFile ?? path.join(store.layout.failures, `${run.runId}.ndjson`);
     try {
-      appended += await completeFile(file, run.runId, store.failureRows.entries(run.runId));
+      appended += store.index.db.transaction(() => completeRun(store, run)).immediate();
     } catch {
-      continue;
+      // A busy index, or a file that cannot be written: the entries wait for the next import or gc.
     }
-    store.failureRows.forget(run.runId);
   }
   return appended;
 }
 
-async function completeFile(file: string, runId: string, entries: FailureLine[]): Promise<number> {
-  const present = await entriesIn(file, runId);
+/**
+ * One run, under the index's write lock: so that two processes completing it at once append each
+ * entry once between them, and so that the run, if it is alive after all (it renewed its lease
+ * meanwhile), is left alone, and otherwise is marked crashed and appends nothing more itself.
+ */
+function completeRun(store: Store, run: UnfinishedFailures): number {
+  const entries = store.failureRows.entries(run.runId);
+  if (entries.length === 0) return 0;
+  if (store.runs.isRunning(run.runId) && !store.runs.markCrashed(run.runId)) return 0;
+  const file = run.failuresFile ?? path.join(store.layout.failures, `${run.runId}.ndjson`);
+  const appended = completeFile(file, run.runId, entries);
+  store.failureRows.forget(run.runId);
+  return appended;
+}
+
+function completeFile(file: string, runId: string, entries: FailureLine[]): number {
+  const present = entriesIn(file, runId);
   const missing = entries.filter((entry) => !present.has(entry.seq));
   if (missing.length === 0) return 0;
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -41,57 +51,55 @@ async function completeFile(file: string, runId: string, entries: FailureLine[])
   return missing.length;
 }
 
+const CHUNK_BYTES = 1024 * 1024;
+
 /**
- * The sequence numbers of `runId`'s entries in the file, read as a stream. A last line cut off by
- * a crash is removed when it is one of this run's (its `entry` id comes first), so that it is
+ * The sequence numbers of `runId`'s entries in the file, read a chunk at a time. A last line cut
+ * off by a crash is removed when it is one of this run's (its `entry` id comes first), so that it is
  * written again whole.
  */
-async function entriesIn(file: string, runId: string): Promise<Set<number>> {
+function entriesIn(file: string, runId: string): Set<number> {
   const seqs = new Set<number>();
-  const prefix = `{"entry":${JSON.stringify(`${runId}/`).slice(0, -1)}`;
-  let cut: { at: number; line: string } | null;
+  const prefix = Buffer.from(`{"entry":${JSON.stringify(`${runId}/`).slice(0, -1)}`);
+  let fd: number;
   try {
-    cut = cutOffLastLine(file);
+    fd = fs.openSync(file, 'r+');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return seqs;
     throw error;
   }
-  if (cut && cut.line.startsWith(prefix)) fs.truncateSync(file, cut.at);
-  const lines = readline.createInterface({ input: fs.createReadStream(file, { end: cut ? cut.at - 1 : undefined }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.startsWith(prefix)) continue;
-    const seq = Number(line.slice(prefix.length, line.indexOf('"', prefix.length)));
-    if (Number.isInteger(seq)) seqs.add(seq);
+  try {
+    const chunk = Buffer.alloc(CHUNK_BYTES);
+    let carry = Buffer.alloc(0);
+    let offset = 0;
+    for (;;) {
+      const read = fs.readSync(fd, chunk, 0, CHUNK_BYTES, offset);
+      if (read === 0) break;
+      offset += read;
+      const text = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+      const end = text.lastIndexOf(0x0a) + 1;
+      for (const line of lines(text.subarray(0, end))) noteSeq(line, prefix, seqs);
+      carry = Buffer.from(text.subarray(end));
+    }
+    // The file does not end with a line end: a crash cut its last line.
+    if (carry.length > 0 && carry.subarray(0, prefix.length).equals(prefix)) fs.ftruncateSync(fd, offset - carry.length);
+  } finally {
+    fs.closeSync(fd);
   }
   return seqs;
 }
 
-const TAIL_BYTES = 64 * 1024;
-
-/** Where the file's last line starts and its beginning, when it has no line end; null when it has one. */
-function cutOffLastLine(file: string): { at: number; line: string } | null {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    const last = Buffer.alloc(1);
-    if (size === 0 || (fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a)) return null;
-    const at = lastLineStart(fd, size);
-    const head = Buffer.alloc(Math.min(size - at, 256));
-    fs.readSync(fd, head, 0, head.length, at);
-    return { at, line: head.toString('utf8') };
-  } finally {
-    fs.closeSync(fd);
+function* lines(text: Buffer): Generator<Buffer> {
+  for (let start = 0; start < text.length; ) {
+    const end = text.indexOf(0x0a, start);
+    yield text.subarray(start, end);
+    start = end + 1;
   }
 }
 
-/** The offset just past the file's last line end (0 when it has none), read backwards in slices. */
-function lastLineStart(fd: number, size: number): number {
-  const slice = Buffer.alloc(TAIL_BYTES);
-  for (let end = size; end > 0; end -= TAIL_BYTES) {
-    const start = Math.max(0, end - TAIL_BYTES);
-    fs.readSync(fd, slice, 0, end - start, start);
-    const newline = slice.subarray(0, end - start).lastIndexOf(0x0a);
-    if (newline >= 0) return start + newline + 1;
-  }
-  return 0;
+function noteSeq(line: Buffer, prefix: Buffer, seqs: Set<number>): void {
+  if (line.length <= prefix.length || !line.subarray(0, prefix.length).equals(prefix)) return;
+  const quote = line.indexOf(0x22, prefix.length);
+  const seq = Number(line.subarray(prefix.length, quote).toString('latin1'));
+  if (Number.isInteger(seq)) seqs.add(seq);
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, importJson, parseSummary, type Failure } from '../helpers/store.js';
+import { openStore } from '../../dist/index.js';
 import { expectVerifies, pad, seededRandom, tryTmpfs, unmount, waitUntil } from '../helpers/robustness.js';
 
 /** `n` lines; every `badEvery`-th lacks its key. Values are about `padBytes` bytes. */
@@ -170,4 +171,28 @@ describe('each failed item is in exactly one run\'s failures file', () => {
     expectEachBadLineOnce(await entriesOf(await storeFailureFiles(store)), input, badLines(N, 9));
     expect(await exportLines(store)).toHaveLength(N - badLines(N, 9).length);
   }, 120_000);
+
+  it('gc completes a crashed run\'s failures file from the index: a cut-off last line is written again whole, and entries already there are not repeated', async () => {
+    const dir = await tempDir();
+    const storeDir = join(dir, 'store');
+    const file = join(dir, 'failures.ndjson');
+    const runId = '20261201T000000Z-abcdef';
+    const lines = [1, 2, 3, 4].map((seq) => ({ seq, line: JSON.stringify({ entry: `${runId}/${seq}`, source: 'in.ndjson', line: seq * 10, key: null, error: 'x', code: 'E_PARSE', attempts: 0, run: runId, raw: 'x' }) }));
+    const store = await openStore(storeDir);
+    store.runs.register({ runId, command: 'import', startedAt: 1, sources: ['in.ndjson'], failuresFile: file }, { expiresAt: 2, protectSince: 1 });
+    store.index.db.transaction(() => store.failureRows.insert(runId, lines))();
+    await store.close();
+    // The killed run had appended entry 1 whole and entry 2 in part; an entry of another run is there too.
+    const other = JSON.stringify({ entry: 'other/1', source: 'b', line: 1, key: null, error: 'y', code: 'E_PARSE', attempts: 0, raw: 'y' });
+    await writeText(file, `${lines[0]!.line}\n${other}\n${lines[1]!.line.slice(0, 40)}`);
+
+    const gc = await runBwrite(['gc', '--store', storeDir]);
+    expect(gc.code, describeRun(['gc'], gc)).toBe(0);
+    const again = await runBwrite(['gc', '--store', storeDir]);
+    expect(again.code, describeRun(['gc'], again)).toBe(0);
+
+    expect(linesOf(await readFile(file, 'utf8')).filter((line) => line !== '')).toEqual([lines[0]!.line, other, lines[1]!.line, lines[2]!.line, lines[3]!.line]);
+    const stats = JSON.parse((await runBwrite(['stats', '--store', storeDir, '--json'])).stdout) as { runs: { runId: string; status: string }[] };
+    expect(stats.runs.find((run) => run.runId === runId)?.status).toBe('crashed');
+  });
 });
