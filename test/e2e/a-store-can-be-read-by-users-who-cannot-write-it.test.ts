@@ -188,7 +188,7 @@ describe('a store can be read by a user who may not write it', () => {
     db.exec(MIGRATIONS[0]!);
     db.prepare(`INSERT INTO meta (name, value) VALUES ('app', 'bwrite'), ('schema_version', '1')`).run();
     const insert = db.prepare(`INSERT INTO items (key, sha256, size, type, inline, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)`);
-    for (const [key, value] of [['a', '{"v":1}'], ['b', '{"v":22}']]) insert.run(key, sha256(value), value.length, 'json', Buffer.from(value));
+    for (const [key, value] of [['a', '{"v":1}'], ['b', '{"v":22}']] as const) insert.run(key, sha256(value), value.length, 'json', Buffer.from(value));
     db.close();
     await makeReadable(store, OTHERS_READ);
     const before = await listing(store);
