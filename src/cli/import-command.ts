@@ -246,9 +246,10 @@ async function finishRun(store: Store, lease: RunLease, report: RunReport, failu
   await store.close();
 }
 
+/** A store that failed outranks a signal: the run's status says `aborted`, and cron must see exit 3. */
 function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Signals | null): number {
-  if (signal) return interruptedExitCode(signal);
   if (stoppedBy === 'store') return 3;
+  if (signal) return interruptedExitCode(signal);
   if (report.status === 'ok') return 0;
   return 1;
 }

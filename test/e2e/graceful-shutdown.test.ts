@@ -167,3 +167,22 @@ describe('a reader that closes the pipe early ends bwrite quietly', () => {
     expect(run.code).toBe(1);
   });
 });
+
+describe('a store that fails while a signal winds the run down', () => {
+  it('exits 3 with status aborted, not 143: the failed store outranks the signal', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const args = ['import', '--store', store, '--json', '--progress', 'none', '--source-name', 'feed', '-'];
+    // Every commit fails as a broken disk would; the records wait for the idle flush (a second).
+    const running = startBwrite(args, { keepStdinOpen: true, env: { BWRITE_FAULTS: 'index:SQLITE_IOERR:1' } });
+    await waitUntil(() => exists(join(store, 'index.db')), 'the store to be opened');
+    running.child.stdin!.write(ndjson(5, (i) => ({ id: `k${i}` })));
+    await sleep(300);
+    running.child.kill('SIGTERM');
+    const run = await running.result;
+
+    expect(run.code, describeRun(args, run)).toBe(3);
+    expect(parseSummary(args, run).status).toBe('aborted');
+    expect(run.stderr).toMatch(/^bwrite: error: the store failed: .*SQLITE_IOERR/m);
+  });
+});
