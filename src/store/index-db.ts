@@ -232,12 +232,17 @@ export class IndexDb {
     return this.selectItem.get(key) as ItemEntry | undefined;
   }
 
-  /** Every item ordered by key (bytewise), optionally only keys that start with `prefix`. */
+  /**
+   * Every item ordered by key (bytewise), optionally only keys that start with `prefix`: a range
+   * search of the key index between the prefix and the first key past every key that starts with
+   * it, so a prefix costs what it returns. The prefix test stays, so the bound only has to be
+   * past every such key.
+   */
   iterateItems(prefix = ''): IterableIterator<ItemEntry> {
     if (prefix === '') return this.db.prepare(`SELECT key, sha256, size, type, inline FROM items ORDER BY key`).iterate() as IterableIterator<ItemEntry>;
     return this.db
-      .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key`)
-      .iterate(prefix, prefix, prefix) as IterableIterator<ItemEntry>;
+      .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND key < CAST(? AS TEXT) AND substr(key, 1, length(?)) = ? ORDER BY key`)
+      .iterate(prefix, pastPrefix(prefix), prefix, prefix) as IterableIterator<ItemEntry>;
   }
 
   getWatermark(name: string): Watermark | undefined {
@@ -282,6 +287,20 @@ export class IndexDb {
       throw new BwriteError('E_STORE', `${this.path} changed while it was being read: a command that writes ran meanwhile, and without index.db-wal beside it (and the right to create it) SQLite's locks cannot keep the two apart; run the command again`);
     }
   }
+}
+
+/**
+ * The bytes of the smallest text greater than every text that starts with `prefix`, as the index's
+ * BINARY collation compares them (memcmp of UTF-8): the prefix with its last byte one higher. UTF-8
+ * never holds the byte 0xff, so that byte can always be raised; the result need not be valid UTF-8
+ * (it is bound as a blob and cast to text, which SQLite takes byte for byte), so a prefix ending in
+ * U+FFFF or U+10FFFF has a bound too.
+ */
+function pastPrefix(prefix: string): Buffer {
+  const bound = Buffer.from(prefix, 'utf8');
+  const last = bound.length - 1;
+  bound[last] = bound[last]! + 1;
+  return bound;
 }
 
 /** Pragmas and schema of an index opened for writing. */
