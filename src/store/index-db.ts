@@ -58,10 +58,21 @@ export interface Watermark {
   line: number;
   /** Byte offset just past that line: a plain file shorter than this was truncated. */
   bytes: number;
+  /** Records (failed ones too) from the input's first line to that line: `--resume` reading past them counts them. */
   records: number;
   /** An earlier watermark of this name that does not describe this input: this one replaces it. */
   supersedes?: WatermarkState | null;
 }
+
+/** A watermark as saved; `recordsCounted`: its `records` counts every record of the prefix (see RECORDS_COUNTED_SINCE). */
+export type SavedWatermark = Watermark & { recordsCounted: boolean };
+
+/**
+ * Since when (ms, in `meta`) this index's watermarks count every record of their prefix: an
+ * older bwrite counted only those its own run read. A watermark saved before then cannot tell
+ * `--resume` how many records it read past, so that file is read from the start once.
+ */
+const RECORDS_COUNTED_SINCE = 'watermark_records_since';
 
 /** What tells one saved watermark from another. */
 export type WatermarkState = Pick<Watermark, 'line' | 'bytes' | 'fingerprint'>;
@@ -245,11 +256,12 @@ export class IndexDb {
       .iterate(prefix, pastPrefix(prefix), prefix, prefix) as IterableIterator<ItemEntry>;
   }
 
-  getWatermark(name: string): Watermark | undefined {
+  getWatermark(name: string): SavedWatermark | undefined {
     const row = this.db
-      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, bytes, records FROM sources WHERE name = ?`)
-      .get(name) as Watermark | undefined;
-    return row;
+      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, bytes, records,
+        updated_at >= (SELECT CAST(value AS INTEGER) FROM meta WHERE name = '${RECORDS_COUNTED_SINCE}') AS recordsCounted FROM sources WHERE name = ?`)
+      .get(name) as (Watermark & { recordsCounted: number | null }) | undefined;
+    return row && { ...row, recordsCounted: row.recordsCounted === 1 };
   }
 
   /** Truncates the WAL so it does not grow without bound between runs. */
@@ -314,4 +326,7 @@ function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   db.pragma('foreign_keys = ON');
   migrate(db, dbPath);
+  if (db.prepare(`SELECT 1 FROM meta WHERE name = ?`).get(RECORDS_COUNTED_SINCE) === undefined) {
+    db.prepare(`INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)`).run(RECORDS_COUNTED_SINCE, String(Date.now()));
+  }
 }
