@@ -70,7 +70,8 @@ export type SavedWatermark = Watermark & { recordsCounted: boolean };
 /**
  * Since when (ms, in `meta`) this index's watermarks count every record of their prefix: an
  * older bwrite counted only those its own run read. A watermark saved before then cannot tell
- * `--resume` how many records it read past, so that file is read from the start once.
+ * `--resume` how many records it would read past, so that file is read from the start until a
+ * run commits further and saves a watermark that counts them.
  */
 const RECORDS_COUNTED_SINCE = 'watermark_records_since';
 
