@@ -6,7 +6,7 @@ import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
 import type { ReadEvent } from '../input/records.js';
-import { checkInput, identityAt, openSource, type InputFormat, type InputSource } from '../input/source.js';
+import { checkInput, identityAt, openSource, readFrom, type InputFormat, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
@@ -116,7 +116,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const notice = (message: string) => {
     if (!options.quiet) output.error(message, { prefix: 'bwrite: ' });
   };
-  const startOf = store ? (source: InputSource) => inputStart(store, source, { signal: controller.signal, notice }, Boolean(options.resume)) : null;
+  const startOf = store ? (source: InputSource, seekable: boolean) => inputStart(store, source, { signal: controller.signal, notice }, Boolean(options.resume), seekable) : null;
   let outcome;
   try {
     outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry', lineBuffers, startOf), {
@@ -175,16 +175,21 @@ async function* openInputs(
   opened: InputSource[],
   failuresFiles: boolean,
   lineBuffers: LineBuffers,
-  startOf: ((source: InputSource) => Promise<InputStart>) | null,
+  startOf: ((source: InputSource, seekable: boolean) => Promise<InputStart>) | null,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
     opened.push(source);
     const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
     const format = formats[i]!;
+    // NDJSON is a record a line, so it can be read on from a line. A CSV record may span lines
+    // (its watermark line is where the record starts) and needs its header: it is read from the start.
+    const seekable = format === 'ndjson' && !failuresFiles;
+    const start = startOf ? await startOf(source, seekable) : { resumeAfterLine: 0, supersedes: null, from: null };
+    if (start.from) readFrom(source, start.from.bytes, lineBuffers);
     let events: AsyncIterable<ReadEvent[]>;
     if (failuresFiles) events = readFailures(source.chunks, reader);
-    else if (format === 'ndjson') events = readNdjson(source.chunks, reader);
+    else if (format === 'ndjson') events = readNdjson(source.chunks, reader, start.from ?? undefined);
     else {
       events = readCsv(source.chunks, {
         ...reader,
@@ -198,7 +203,9 @@ async function* openInputs(
       name: source.name,
       id: source.id,
       identity: (committed) => identityAt(source, committed),
-      ...(startOf ? await startOf(source) : { resumeAfterLine: 0, supersedes: null }),
+      resumeAfterLine: start.resumeAfterLine,
+      supersedes: start.supersedes,
+      prefix: start.from,
       events,
     };
   }

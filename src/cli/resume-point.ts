@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { fingerprintOf, type InputSource } from '../input/source.js';
+import type { LinePosition } from '../input/line-reader.js';
 import type { StreamHead } from '../input/stream-head.js';
 import { sha256Hex } from '../sha256.js';
-import type { Watermark, WatermarkState } from '../store/index-db.js';
+import type { SavedWatermark, Watermark, WatermarkState } from '../store/index-db.js';
 import type { Store } from '../store/store.js';
 
 export interface ResumeContext {
@@ -16,6 +17,13 @@ export interface ResumeContext {
 export interface InputStart {
   resumeAfterLine: number;
   supersedes: WatermarkState | null;
+  /** Set when the input can be read on from its watermark instead of from its start (see `readFrom`). */
+  from: ReadFrom | null;
+}
+
+/** Where a file is read from: just past its committed prefix, and how many records that prefix holds. */
+export interface ReadFrom extends LinePosition {
+  records: number;
 }
 
 /**
@@ -24,14 +32,48 @@ export interface InputStart {
  * and not shorter than what was committed. Otherwise the file was replaced or truncated: it is
  * imported from the start, and its new watermark replaces the old one (which would only move
  * forward). A run without `--resume` checks a file the same way, for the same reason.
+ * `seekable`: the input's reader can start past a line (one record a line, NDJSON); a plain file
+ * it reads is then read on from the watermark's byte offset, not from its start.
  */
-export async function inputStart(store: Store, source: InputSource, context: ResumeContext, resume: boolean): Promise<InputStart> {
+export async function inputStart(store: Store, source: InputSource, context: ResumeContext, resume: boolean, seekable: boolean): Promise<InputStart> {
   const mark = store.index.getWatermark(source.id);
-  if (!mark) return { resumeAfterLine: 0, supersedes: null };
-  if (source.head && !resume) return { resumeAfterLine: 0, supersedes: null };
+  if (!mark) return { resumeAfterLine: 0, supersedes: null, from: null };
+  if (source.head && !resume) return { resumeAfterLine: 0, supersedes: null, from: null };
   const line = source.head ? await stdinResumePoint(mark, source.name, source.head, context) : await fileResumePoint(mark, source);
   const supersedes = line === null ? stateOf(mark) : null;
-  return { resumeAfterLine: resume ? (line ?? 0) : 0, supersedes };
+  const from = resume && line !== null && seekable ? await readFromPoint(mark, source) : null;
+  return { resumeAfterLine: resume ? (line ?? 0) : 0, supersedes, from };
+}
+
+/**
+ * A regular, uncompressed file (its size is known only for a regular file) can be read from an
+ * offset, when the watermark says how many records lie before it.
+ */
+async function readFromPoint(mark: SavedWatermark, source: InputSource): Promise<ReadFrom | null> {
+  if (source.path === null || source.gzip || source.size === null || !mark.recordsCounted) return null;
+  return (await endsLine(source.path, mark.bytes)) ? { line: mark.line, bytes: mark.bytes, records: mark.records } : null;
+}
+
+/**
+ * Whether byte `offset` of a file follows a line end, as the watermark's offset did when it was
+ * saved. If not, the file was rewritten in place (or its last committed line had no line end
+ * then): it is read from the start, and its lines are counted to skip the committed ones.
+ */
+async function endsLine(file: string, offset: number): Promise<boolean> {
+  if (offset <= 0) return false;
+  try {
+    const fd = await fs.promises.open(file, 'r');
+    try {
+      const byte = Buffer.alloc(1);
+      const { bytesRead } = await fd.read(byte, 0, 1, offset - 1);
+      return bytesRead === 1 && byte[0] === 0x0a;
+    } finally {
+      await fd.close();
+    }
+  } catch {
+    // Gone or unreadable since it was opened: reading it from the start reports that as before.
+    return false;
+  }
 }
 
 async function fileResumePoint(mark: Watermark, source: InputSource): Promise<number | null> {

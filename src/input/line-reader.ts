@@ -15,6 +15,12 @@ export interface RawLine {
   unterminated?: boolean;
 }
 
+/** Where reading starts in an input: just past line `line`, which ends at byte offset `bytes`. */
+export interface LinePosition {
+  line: number;
+  bytes: number;
+}
+
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
@@ -26,14 +32,15 @@ const CR = 0x0d;
  * of it, and the caller lends what it keeps (LineBuffers.lend) so that the chunk is not read into
  * again meanwhile; every other line is a copy (long ones into buffers from `buffers`, to which the
  * caller may give them back), so any other chunk's buffer may be reused for the next read.
+ * `from`: the chunks start there, not at the start of the input (lines and offsets count on from it).
  */
-export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers = new LineBuffers()): AsyncGenerator<RawLine[]> {
+export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: number, buffers = new LineBuffers(), from?: LinePosition): AsyncGenerator<RawLine[]> {
   const carried = new LineStart(buffers);
   let partBytes = 0;
   let oversize = false;
-  let line = 1;
-  let first = true;
-  let base = 0;
+  let line = from ? from.line + 1 : 1;
+  let first = !from;
+  let base = from ? from.bytes : 0;
   for await (let chunk of chunks) {
     if (first) {
       if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {

@@ -1,16 +1,17 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { parseExact } from './exact-numbers.js';
 import { jsonSkeleton, SKELETON_MIN_LINE } from './json-skeleton.js';
-import { decodeUtf8, readLines } from './line-reader.js';
+import { decodeUtf8, readLines, type LinePosition } from './line-reader.js';
 import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
 
 /**
  * NDJSON records, a chunk's worth at a time. The stored value is the record's JSON text as it
  * stands in the input (surrounding white space removed): numbers keep their exact digits.
+ * `from`: the chunks start just past that line (see readFrom in source.ts).
  */
-export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: ReaderOptions): AsyncGenerator<ReadEvent[]> {
+export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: ReaderOptions, from?: LinePosition): AsyncGenerator<ReadEvent[]> {
   const { lineBuffers } = options;
-  for await (const lines of readLines(chunks, options.maxRecordBytes, lineBuffers)) {
+  for await (const lines of readLines(chunks, options.maxRecordBytes, lineBuffers, from)) {
     const events: ReadEvent[] = [];
     for (const { line, bytes, size, end, unterminated } of lines) {
       if (bytes === null) {

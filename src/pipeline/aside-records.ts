@@ -33,6 +33,12 @@ export class AsideRecords {
     this.bytes += bytes;
   }
 
+  /** `count` records skipped at once (a committed prefix that was not read again). */
+  skip(count: number): void {
+    this.counts.read += count;
+    this.counts.skipped += count;
+  }
+
   get empty(): boolean {
     return this.counts.read === 0;
   }

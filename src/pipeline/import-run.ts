@@ -18,6 +18,11 @@ export interface RunInput {
   resumeAfterLine: number;
   /** The earlier watermark of this input that does not describe it (replaced or truncated): its own replaces it. */
   supersedes: WatermarkState | null;
+  /**
+   * Set when `events` start past the committed prefix (a file read on from its watermark): the
+   * prefix's lines, and its records, which count as read and skipped as if they had been read.
+   */
+  prefix?: { line: number; records: number } | null;
   events: AsyncIterable<ReadEvent[]>;
 }
 
@@ -145,12 +150,14 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     if (shouldStop()) break;
     let batch: RunItem[] = [];
     let batchBytes = 0;
-    // lastLine is where the watermark may go: the last line batched or failed for good.
+    // lastLine is where the watermark may go: the last line batched or failed for good; records
+    // counts every record up to it, from the start of the input (the watermark's `records`).
     let lastLine = 0;
     let lastEnd = 0;
-    let lastSeen = 0;
+    let lastSeen = input.prefix?.line ?? 0;
     let flushedLine = 0;
-    let records = 0;
+    let records = input.prefix?.records ?? 0;
+    let lastRecords = records;
     // Records read since the last flush that never reach the writer (skipped by --resume, or failed
     // in the reader), and the failures to record for them: like the writer's own outcomes, they
     // count, and go to the failures file, once the batch that carries them commits past their
@@ -162,6 +169,10 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       aside.add(outcome, failure, bytes);
       if (failure) failedUncommitted++;
     };
+    if (input.prefix) {
+      counters.read += input.prefix.records;
+      aside.skip(input.prefix.records);
+    }
 
     const flush = async (): Promise<void> => {
       const advanced = lastLine !== flushedLine;
@@ -185,7 +196,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         return;
       }
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
-      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records, supersedes: input.supersedes } : null;
+      const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records: lastRecords, supersedes: input.supersedes } : null;
       const itemFailures = (results: ItemResult[]) => itemFailureEntries(results, items);
       const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures });
       outstanding.push(
@@ -227,6 +238,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           continue;
         }
         if (event.line <= input.resumeAfterLine) {
+          records++;
           countAside('skipped');
           if (event.kind === 'record') options.lineBuffers?.release(event.value);
           continue;
@@ -238,12 +250,14 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           if (event.unterminated) continue;
           lastLine = event.line;
           lastEnd = event.end;
+          lastRecords = records;
           // Flushed like a batch, or an input where nothing has a key (a wrong --key) is held whole.
           if (aside.full) await flush();
         } else {
           counters.read++;
           lastLine = event.line;
           lastEnd = event.end;
+          lastRecords = records;
           const { origin } = event;
           batch.push({
             key: event.key,

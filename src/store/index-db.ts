@@ -58,10 +58,22 @@ export interface Watermark {
   line: number;
   /** Byte offset just past that line: a plain file shorter than this was truncated. */
   bytes: number;
+  /** Records (failed ones too) from the input's first line to that line: `--resume` reading past them counts them. */
   records: number;
   /** An earlier watermark of this name that does not describe this input: this one replaces it. */
   supersedes?: WatermarkState | null;
 }
+
+/** A watermark as saved; `recordsCounted`: its `records` counts every record of the prefix (see RECORDS_COUNTED_SINCE). */
+export type SavedWatermark = Watermark & { recordsCounted: boolean };
+
+/**
+ * Since when (ms, in `meta`) this index's watermarks count every record of their prefix: an
+ * older bwrite counted only those its own run read. A watermark saved before then cannot tell
+ * `--resume` how many records it would read past, so that file is read from the start until a
+ * run commits further and saves a watermark that counts them.
+ */
+const RECORDS_COUNTED_SINCE = 'watermark_records_since';
 
 /** What tells one saved watermark from another. */
 export type WatermarkState = Pick<Watermark, 'line' | 'bytes' | 'fingerprint'>;
@@ -232,19 +244,25 @@ export class IndexDb {
     return this.selectItem.get(key) as ItemEntry | undefined;
   }
 
-  /** Every item ordered by key (bytewise), optionally only keys that start with `prefix`. */
+  /**
+   * Every item ordered by key (bytewise), optionally only keys that start with `prefix`: a range
+   * search of the key index between the prefix and the first key past every key that starts with
+   * it, so a prefix costs what it returns. The prefix test stays, so the bound only has to be
+   * past every such key.
+   */
   iterateItems(prefix = ''): IterableIterator<ItemEntry> {
     if (prefix === '') return this.db.prepare(`SELECT key, sha256, size, type, inline FROM items ORDER BY key`).iterate() as IterableIterator<ItemEntry>;
     return this.db
-      .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND substr(key, 1, length(?)) = ? ORDER BY key`)
-      .iterate(prefix, prefix, prefix) as IterableIterator<ItemEntry>;
+      .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND key < CAST(? AS TEXT) AND substr(key, 1, length(?)) = ? ORDER BY key`)
+      .iterate(prefix, pastPrefix(prefix), prefix, prefix) as IterableIterator<ItemEntry>;
   }
 
-  getWatermark(name: string): Watermark | undefined {
+  getWatermark(name: string): SavedWatermark | undefined {
     const row = this.db
-      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, bytes, records FROM sources WHERE name = ?`)
-      .get(name) as Watermark | undefined;
-    return row;
+      .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, bytes, records,
+        updated_at >= (SELECT CAST(value AS INTEGER) FROM meta WHERE name = '${RECORDS_COUNTED_SINCE}') AS recordsCounted FROM sources WHERE name = ?`)
+      .get(name) as (Watermark & { recordsCounted: number | null }) | undefined;
+    return row && { ...row, recordsCounted: row.recordsCounted === 1 };
   }
 
   /** Truncates the WAL so it does not grow without bound between runs. */
@@ -284,6 +302,20 @@ export class IndexDb {
   }
 }
 
+/**
+ * The bytes of the smallest text greater than every text that starts with `prefix`, as the index's
+ * BINARY collation compares them (memcmp of UTF-8): the prefix with its last byte one higher. UTF-8
+ * never holds the byte 0xff, so that byte can always be raised; the result need not be valid UTF-8
+ * (it is bound as a blob and cast to text, which SQLite takes byte for byte), so a prefix ending in
+ * U+FFFF or U+10FFFF has a bound too.
+ */
+function pastPrefix(prefix: string): Buffer {
+  const bound = Buffer.from(prefix, 'utf8');
+  const last = bound.length - 1;
+  bound[last] = bound[last]! + 1;
+  return bound;
+}
+
 /** Pragmas and schema of an index opened for writing. */
 function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   // 16 KiB pages for a new index (an existing one keeps its own: the pragma is then a no-op).
@@ -295,4 +327,7 @@ function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   db.pragma('foreign_keys = ON');
   migrate(db, dbPath);
+  if (db.prepare(`SELECT 1 FROM meta WHERE name = ?`).get(RECORDS_COUNTED_SINCE) === undefined) {
+    db.prepare(`INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)`).run(RECORDS_COUNTED_SINCE, String(Date.now()));
+  }
 }
