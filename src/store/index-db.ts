@@ -68,10 +68,10 @@ export interface Watermark {
 export type SavedWatermark = Watermark & { recordsCounted: boolean };
 
 /**
- * Since when (ms, in `meta`) this index's watermarks count every record of their prefix: an
- * older bwrite counted only those its own run read. A watermark saved before then cannot tell
- * `--resume` how many records it would read past, so that file is read from the start until a
- * run commits further and saves a watermark that counts them.
+ * Since when (ms, in `meta`, set by schema version 3's migration) this index's watermarks count
+ * every record of their prefix: an older bwrite counted only those its own run read. A watermark
+ * saved before then cannot tell `--resume` how many records it would read past, so that file is
+ * read from the start until a run commits further and saves a watermark that counts them.
  */
 const RECORDS_COUNTED_SINCE = 'watermark_records_since';
 
@@ -327,7 +327,4 @@ function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   db.pragma('foreign_keys = ON');
   migrate(db, dbPath);
-  if (db.prepare(`SELECT 1 FROM meta WHERE name = ?`).get(RECORDS_COUNTED_SINCE) === undefined) {
-    db.prepare(`INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)`).run(RECORDS_COUNTED_SINCE, String(Date.now()));
-  }
 }

@@ -88,7 +88,8 @@ export const MIGRATIONS: string[] = [
   // and `stats` work across hosts and PID namespaces. A run of an older bwrite has no lease: it is
   // taken as crashed. Failure entries commit here with the batch that passes their lines, then go
   // to the run's failures file; the rows of a run that ended are removed, and those of a run that
-  // crashed complete its file (once each, by their seq) before they are removed.
+  // crashed complete its file (once each, by their seq) before they are removed. Watermarks saved
+  // from now on count every record of their prefix (see RECORDS_COUNTED_SINCE in index-db.ts).
   `
   ALTER TABLE runs ADD COLUMN lease_expires_at INTEGER;
   ALTER TABLE runs ADD COLUMN protect_since INTEGER;
@@ -98,6 +99,7 @@ export const MIGRATIONS: string[] = [
     entry  TEXT NOT NULL,      -- the failures-file line, as JSON
     PRIMARY KEY (run_id, seq)
   ) WITHOUT ROWID;
+  INSERT INTO meta (name, value) VALUES ('watermark_records_since', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
   `,
 ];
 
