@@ -12,10 +12,12 @@ export interface FailureEntry {
   attempts: number;
   /** The run that first read the record (kept through `bwrite retry`); the log fills in its own. */
   run?: string;
-  record?: unknown;
-  raw?: string | null;
-  /** The exact bytes of a record that is not valid UTF-8 (`raw` shows them with U+FFFD). */
-  rawBase64?: string;
+  /**
+   * The rest of the line as JSON members text: `"record":…` (the parsed record) or `"raw":…` (the
+   * text that could not be parsed), and `"rawBase64":…`, the exact bytes of a record that is not
+   * valid UTF-8 (`raw` shows them with U+FFFD).
+   */
+  payload: string;
 }
 
 /**
@@ -80,7 +82,6 @@ export class FailureLog {
 
 /** The JSON text of one failures-file line; `entry` comes first, so even a cut-off line says whose it is. */
 function failureLine(entry: FailureEntry, id: string, runId: string): string {
-  const { record, raw, rawBase64, run, ...about } = entry;
-  const line = { entry: id, ...about, run: run ?? runId, ...(record !== undefined ? { record } : { raw: raw ?? null }), ...(rawBase64 ? { rawBase64 } : {}) };
-  return JSON.stringify(line);
+  const { payload, run, ...about } = entry;
+  return `${JSON.stringify({ entry: id, ...about, run: run ?? runId }).slice(0, -1)},${payload}}`;
 }

@@ -222,7 +222,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         // this input is one failure, and the run goes on with the next input.
         // The watermark stays before it: once the file is whole (a download completed in place),
         // --resume reads on from there.
-        countAside('failed', { source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, raw: null });
+        countAside('failed', { source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, payload: rawPayload(null) });
         break;
       }
       if (next === STOPPED || next.done) {
@@ -309,42 +309,47 @@ function itemFailureEntries(results: ItemResult[], items: RunItem[]): FailureEnt
       code: result.code ?? 'E_INTERNAL',
       attempts: result.attempts,
       run: item.run,
-      ...recordOrRaw(item.value),
+      payload: recordOrRaw(item.value),
     });
   }
   return entries;
 }
 
-function recordOrRaw(value: string | Uint8Array): { record: unknown } | { raw: string | null } {
+function recordOrRaw(value: string | Uint8Array): string {
   const text = typeof value === 'string' ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  let record: unknown;
   try {
-    return recordUnlessTooDeep(JSON.parse(text), text);
+    record = JSON.parse(text);
   } catch {
-    return { raw: text };
+    return rawPayload(text);
   }
+  return recordPayload(record, text);
 }
 
 /**
- * The parsed record, or its text when the record cannot be written back as JSON exactly: nested
- * too deeply, or holding a number JSON.parse rounded (9007199254740993), which `retry` would
- * otherwise store with the wrong digits.
+ * The entry's `record` as JSON members text, or its `raw` text when the record cannot be written
+ * back as JSON exactly: nested too deeply, or holding a number JSON.parse rounded
+ * (9007199254740993), which `retry` would otherwise store with the wrong digits. Made at once, so
+ * that a failure waiting for its batch to commit holds one string, not the parsed record.
  */
-function recordUnlessTooDeep(record: unknown, raw: string | null): { record: unknown } | { raw: string | null } {
-  if (raw !== null && unsafeNumbersAsStrings(raw) !== raw) return { raw };
+function recordPayload(record: unknown, raw: string | null): string {
+  if (raw !== null && unsafeNumbersAsStrings(raw) !== raw) return rawPayload(raw);
   try {
-    JSON.stringify(record);
-    return { record };
+    return `"record":${JSON.stringify(record)}`;
   } catch {
-    return { raw };
+    return rawPayload(raw);
   }
+}
+
+function rawPayload(raw: string | null): string {
+  return `"raw":${JSON.stringify(raw)}`;
 }
 
 function failureEntry(source: string, event: FailureEvent): FailureEntry {
   const where = event.origin ?? { source, line: event.line };
-  const entry: FailureEntry = { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0, run: event.origin?.run };
-  Object.assign(entry, event.record !== undefined ? recordUnlessTooDeep(event.record, event.raw ?? null) : { raw: event.raw ?? null });
-  if (event.rawBytes) entry.rawBase64 = event.rawBytes.toString('base64');
-  return entry;
+  let payload = event.record !== undefined ? recordPayload(event.record, event.raw ?? null) : rawPayload(event.raw ?? null);
+  if (event.rawBytes) payload += `,"rawBase64":${JSON.stringify(event.rawBytes.toString('base64'))}`;
+  return { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0, run: event.origin?.run, payload };
 }
 
 function readErrorMessage(error: unknown): string {
