@@ -74,6 +74,15 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
  */
 export const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Reader failures wait, with their text, for the commit that passes their lines: in groups this
+ * small they are gone before V8 moves them to its old generation, whose growth between full
+ * collections would otherwise make an input where every record fails peak well above one where
+ * every record is stored.
+ */
+const ASIDE_FAILURES_MAX = 100;
+const ASIDE_BYTES_MAX = 1024 * 1024;
+
 /** An item as the run keeps it: also the run that first read it, for its failures-file entry. */
 type RunItem = WriteItem & { run?: string };
 
@@ -163,7 +172,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     // count, and go to the failures file, once the batch that carries them commits past their
     // lines. A batch left uncommitted (a signal, a store failure) leaves them for --resume to
     // read again, so a bad line is never in two runs' failures files.
-    const aside = new AsideRecords(options.batchSize, BATCH_MAX_BYTES);
+    const aside = new AsideRecords(Math.min(options.batchSize, ASIDE_FAILURES_MAX), ASIDE_BYTES_MAX);
     const countAside = (outcome: 'skipped' | 'failed', failure?: FailureEntry, bytes?: number) => {
       counters.read++;
       aside.add(outcome, failure, bytes);
