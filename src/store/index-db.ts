@@ -319,7 +319,7 @@ function pastPrefix(prefix: string): Buffer {
 /** Pragmas and schema of an index opened for writing. */
 function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   // 16 KiB pages for a new index (an existing one keeps its own: the pragma is then a no-op): rows
-  // with 1 KB inline values fit more to a page, so inserts, replacements and scans touch fewer
+  // with inline values fit more to a page, so inserts, replacements and scans touch fewer
   // pages (measured in bench/; see the README's store section).
   db.pragma(`page_size = ${PAGE_SIZE}`);
   db.pragma('journal_mode = WAL');
