@@ -48,7 +48,7 @@ export function checkStoreDir(layout: StoreLayout, options: { mustExist: boolean
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storeError(layout, error);
   }
-  if (options.mustExist && (!stat || !fs.existsSync(layout.indexDb))) {
+  if (options.mustExist && (!stat || !indexDbPresent(layout))) {
     throw new BwriteError('E_STORE', `there is no bwrite store at ${layout.root} (an import creates it); check --store or BWRITE_STORE`);
   }
   if (!stat) return;
@@ -61,6 +61,17 @@ export function checkStoreDir(layout: StoreLayout, options: { mustExist: boolean
   }
   if (entries.length > 0 && !entries.includes('index.db')) {
     throw new BwriteError('E_STORE', `${layout.root} is not a bwrite store (no index.db in a non-empty directory); choose another --store`);
+  }
+}
+
+/** Whether index.db is there; a store this user may not look into is said so, not called missing. */
+function indexDbPresent(layout: StoreLayout): boolean {
+  try {
+    fs.lstatSync(layout.indexDb);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw storeError(layout, error);
   }
 }
 

@@ -252,3 +252,17 @@ describe('a store can be read by a user who may not write it', () => {
     expect(again.stdout.split('\n').filter((line) => line.includes('"round":2'))).toHaveLength(4000);
   });
 });
+
+describe('a store its user may not even look into', () => {
+  it('is reported as not readable (permission denied), not as missing', async () => {
+    const dir = await traversableDir();
+    const store = await storeWithValues(dir);
+    await chmod(store, 0o700);
+
+    const run = await asNobody(['stats', '--store', store]);
+
+    expect(run.code, describeRun(['stats'], run)).toBe(3);
+    expect(run.stderr).toMatch(/^bwrite: error: cannot use the store at .*permission denied/m);
+    expect(run.stderr).not.toMatch(/there is no bwrite store/);
+  });
+});
