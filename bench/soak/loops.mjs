@@ -51,7 +51,10 @@ function planSignal(state, random, tracked) {
   if (!signal) return undefined;
   return setTimeout(() => {
     if (!state.processes.signal(tracked, signal)) return;
-    if (signal === 'SIGKILL') state.counters.kills++;
+    if (signal === 'SIGKILL') {
+      state.counters.kills++;
+      state.counters.lastKillAt = Date.now();
+    }
     else state.counters.sigterms++;
   }, random.int(0, Math.round(SIGNAL_WITHIN_RUNS * state.typicalImportMs)));
 }

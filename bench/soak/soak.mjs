@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BWRITE } from '../tools.mjs';
+import { DEFAULT_LEASE_MS } from '../../dist/store/run-lease.js';
 import { finalImport, runChecks } from './checks.mjs';
 import { GrowingInput, growInput } from './inputs.mjs';
 import { gcLoop, importerLoop, recordImport, statsLoop } from './loops.mjs';
@@ -36,6 +37,8 @@ export const DEFAULTS = {
 
 const INITIAL_LINES = 50;
 const PROGRESS_EVERY_MS = 30_000;
+/** Past a killed run's lease, so that a clock read a moment early does not leave it alive. */
+const LEASE_MARGIN_MS = 1_000;
 
 /** Runs a soak and returns its summary and checks; the temp dir is removed unless `keep`. */
 export async function runSoak(overrides = {}) {
@@ -46,6 +49,7 @@ export async function runSoak(overrides = {}) {
     await setUp(state);
     await soak(state);
     state.log(`soak: ${state.stoppedEarly ? 'stopped' : 'deadline passed'} after ${state.elapsedSeconds.toFixed(0)} s; a clean import of what is left, then the checks`);
+    await leasesLapsed(state);
     await finalImport(state);
     const { checks, failures } = await runChecks(state);
     return summarize(state, checks, failures);
@@ -94,6 +98,19 @@ async function soak(state) {
   await Promise.all(growth);
   // Every process has a time limit, so the loops end.
   await Promise.all(loops);
+}
+
+/**
+ * Waits until the lease of every run killed by kill -9 has expired. Until then such a run counts as
+ * alive, and failure entries it committed but had not yet appended stay in the index, where the
+ * contract keeps them: the next import completes its failures file only once its lease is over.
+ */
+async function leasesLapsed(state) {
+  const { lastKillAt } = state.counters;
+  const wait = lastKillAt + DEFAULT_LEASE_MS + LEASE_MARGIN_MS - Date.now();
+  if (lastKillAt === 0 || wait <= 0) return;
+  state.log(`soak: waiting ${(wait / 1000).toFixed(0)} s for the leases of killed runs to expire`);
+  await sleep(wait);
 }
 
 function progressLine(state) {

@@ -28,6 +28,8 @@ export class SoakState {
       committed: 0,
       retries: 0,
       kills: 0,
+      /** When the last kill -9 was sent (ms since the epoch; 0: none yet). */
+      lastKillAt: 0,
       sigterms: 0,
       /** Signals that landed after the run's summary was printed, and ended the process as it exited. */
       lateSignals: 0,
