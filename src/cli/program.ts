@@ -1,8 +1,11 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX, DEFAULT_MAX_RECORD_BYTES } from '../defaults.js';
+import { COUNT_ON_READ_MAX_ITEMS } from '../store/totals.js';
+import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
 import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import type { StatsOptions } from './stats-command.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
 
@@ -17,6 +20,16 @@ Examples:
 
 Exit codes: 0 all stored, 1 some items failed or --max-errors stopped the run, 2 bad invocation,
 3 the store cannot be used, 130/143 interrupted by SIGINT/SIGTERM.`;
+
+const STATS_HELP = `
+Items, bytes and items by type are running totals, exact at every moment. Distinct values (blob
+files, inline values, stored bytes, dedup ratio) take a scan of every item: stats counts them
+itself while the store holds at most ${formatCount(COUNT_ON_READ_MAX_ITEMS)} items; above that it shows the latest count
+(made by --recount) and, once the items changed since, when that count was made.
+
+Examples:
+  $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom
+  $ bwrite stats --recount --json`;
 
 /**
  * The `bwrite` program; each action resolves to its exit code through `setExit`. Commands are
@@ -93,8 +106,9 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .addOption(storeOption())
     .addOption(new Option('--json', 'as one JSON object').conflicts('prometheus'))
     .option('--prometheus', 'as Prometheus text exposition')
-    .addHelpText('after', '\nExample:\n  $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom')
-    .action(async (options: { store: string; json?: boolean; prometheus?: boolean }) => setExit(await (await import('./admin-commands.js')).statsCommand(options, output)));
+    .option('--recount', 'count the distinct values (blob files, inline values, stored bytes) now: reads every item')
+    .addHelpText('after', STATS_HELP)
+    .action(async (options: StatsOptions) => setExit(await (await import('./stats-command.js')).statsCommand(options, output)));
 
   program
     .command('verify')

@@ -166,6 +166,11 @@ export class RunLog {
     return row ? { startedAt: row.started_at, sources: JSON.parse(row.sources) as string[] } : null;
   }
 
+  /** How many runs started after `since` (ms) and stored at least one item; read through the start-time index. */
+  countStoringSince(since: number): number {
+    return this.db.prepare(`SELECT count(*) FROM runs WHERE started_at > ? AND written > 0`).pluck().get(since) as number;
+  }
+
   /**
    * Latest first. A run still marked running whose lease expired (or that has none: a run of an
    * older bwrite) is reported as crashed.

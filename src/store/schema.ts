@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 export const STORE_APP = 'bwrite';
 
 /** Each entry upgrades the schema from version (index) to (index + 1). */
@@ -100,6 +100,15 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (run_id, seq)
   ) WITHOUT ROWID;
   INSERT INTO meta (name, value) VALUES ('watermark_records_since', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+  `,
+  // `stats` no longer counts distinct values whenever the items changed (a scan of every item):
+  // it shows the kept count and says when it was made. A count of the items as they are now is
+  // dated now; an older one is dropped, as its time is unknown and `stats` could not date it.
+  `
+  ALTER TABLE value_totals ADD COLUMN counted_at INTEGER;  -- ms since the epoch
+  UPDATE value_totals SET counted_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+    WHERE generation = (SELECT value FROM generation WHERE id = 1);
+  DELETE FROM value_totals WHERE counted_at IS NULL;
   `,
 ];
 

@@ -5,22 +5,34 @@ import type Database from 'better-sqlite3';
  *
  * - items, bytes and inline items by type are kept by each batch's transaction (a `TotalsTally`
  *   collects a batch's changes), so reading them costs a row per type whatever the store's size;
- * - distinct values (blob files, inline values, stored bytes) are counted by a scan when asked,
- *   and the count is kept with the store's generation, which every batch that changes the items
- *   advances: until then the next `stats` reuses it.
+ * - distinct values (blob files, inline values, stored bytes) need a scan of every item, so they
+ *   are counted only on request (`stats --recount`, or by gc and verify as they read the items),
+ *   or by `stats` itself while the store is small enough for the scan to cost little. The count is
+ *   kept with the store's generation, which every batch that changes the items advances, and the
+ *   time it was made (schema version 4): `stats` shows it with that time once the items changed.
  */
 
-export interface Totals {
-  items: number;
-  bytes: number;
-  inlineItems: number;
-  byType: Record<string, { items: number; bytes: number }>;
+/** Distinct values: what a scan of every item counts. */
+export interface ValueTotals {
   /** Distinct values at least one item keeps in a blob file. */
   blobs: number;
   /** Distinct values kept only inside the index. */
   inlineValues: number;
   /** Bytes of the distinct values, each counted once. */
   storedBytes: number;
+}
+
+export interface Totals {
+  items: number;
+  bytes: number;
+  inlineItems: number;
+  byType: Record<string, { items: number; bytes: number }>;
+  /** The latest count of distinct values; null when none was ever kept. */
+  values: ValueTotals | null;
+  /** When `values` was counted (ms since the epoch); null when it never was. */
+  valuesCountedAt: number | null;
+  /** Whether `values` counts the items as they are now (no batch changed them since). */
+  valuesCurrent: boolean;
 }
 
 /** What one item contributes to the totals. */
@@ -71,53 +83,66 @@ export class TotalsStatements {
   }
 }
 
-interface ValueTotals {
-  blobs: number;
-  inlineValues: number;
-  storedBytes: number;
-}
-
-/** A count of distinct values, and the generation of the items it counted. */
+/** A count of distinct values, the generation of the items it counted, and when (ms; `saveValueCount`: now when absent). */
 export interface ValueCount extends ValueTotals {
   generation: number;
+  countedAt?: number;
 }
+
+/**
+ * The most items a store may hold for `stats` to count its distinct values itself whenever they
+ * changed: the scan then costs a small part of what `stats` takes to start, so a small store keeps
+ * exact figures with no caveat. Above it, only `--recount` (or gc and verify) count them.
+ */
+export const COUNT_ON_READ_MAX_ITEMS = 10_000;
 
 const COUNT_VALUES = `SELECT coalesce(sum(in_blob), 0) AS blobs, coalesce(sum(1 - in_blob), 0) AS inlineValues, coalesce(sum(size), 0) AS storedBytes
   FROM (SELECT max(size) AS size, min(inline IS NOT NULL) = 0 AS in_blob FROM items GROUP BY sha256)`;
 
 /**
- * The totals: by type from the running rows, distinct values from the kept count or a new one.
- * Writes nothing: a new count is returned as `counted`, for the caller to keep (`IndexDb.keepValueCount`).
+ * The totals: by type from the running rows; distinct values from the kept count, or from a new
+ * one when `recount` asks for it or the store is small and the kept count is not current. Writes
+ * nothing: a new count is returned as `counted`, for the caller to keep (`IndexDb.keepValueCount`).
  */
-export function readTotals(db: Database.Database): { totals: Totals; counted: ValueCount | null } {
+export function readTotals(db: Database.Database, options: { recount?: boolean } = {}): { totals: Totals; counted: ValueCount | null } {
   // One read transaction: the generation and what is counted are of the same items.
   return db.transaction(() => {
     const types = db.prepare(`SELECT type, items, bytes, inline_items AS inlineItems FROM type_totals WHERE items > 0 ORDER BY type`).all() as ({ type: string } & TypeCounts)[];
     const generation = db.prepare(`SELECT value FROM generation WHERE id = 1`).pluck().get() as number;
-    const kept = db.prepare(`SELECT generation, blobs, inline_values AS inlineValues, stored_bytes AS storedBytes FROM value_totals WHERE id = 1`).get() as
-      | ValueCount
-      | undefined;
-    const fresh = kept?.generation !== generation;
-    const values: ValueTotals = fresh ? (db.prepare(COUNT_VALUES).get() as ValueTotals) : kept;
-    const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, blobs: values.blobs, inlineValues: values.inlineValues, storedBytes: values.storedBytes };
+    const kept = db
+      .prepare(`SELECT generation, blobs, inline_values AS inlineValues, stored_bytes AS storedBytes, counted_at AS countedAt FROM value_totals WHERE id = 1`)
+      .get() as Required<ValueCount> | undefined;
+    const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, values: null, valuesCountedAt: null, valuesCurrent: false };
     for (const row of types) {
       totals.byType[row.type] = { items: row.items, bytes: row.bytes };
       totals.items += row.items;
       totals.bytes += row.bytes;
       totals.inlineItems += row.inlineItems;
     }
-    return { totals, counted: fresh ? { generation, blobs: values.blobs, inlineValues: values.inlineValues, storedBytes: values.storedBytes } : null };
+    const current = kept?.generation === generation;
+    const countNow = options.recount === true || (!current && totals.items <= COUNT_ON_READ_MAX_ITEMS);
+    const count: Required<ValueCount> | undefined = countNow ? { generation, countedAt: Date.now(), ...(db.prepare(COUNT_VALUES).get() as ValueTotals) } : kept;
+    if (count) {
+      totals.values = { blobs: count.blobs, inlineValues: count.inlineValues, storedBytes: count.storedBytes };
+      totals.valuesCountedAt = count.countedAt;
+      totals.valuesCurrent = count.generation === generation;
+    }
+    return { totals, counted: countNow ? (count ?? null) : null };
   })();
 }
 
-/** Keeps a count for the next `stats` (which uses it only while the generation it counted is current). */
+/**
+ * Keeps a count for the next `stats`, which shows it as exact while the generation it counted is
+ * current, and with the time it was made once it is not.
+ */
 export function saveValueCount(db: Database.Database, count: ValueCount): void {
   try {
-    db.prepare(`INSERT OR REPLACE INTO value_totals (id, generation, blobs, inline_values, stored_bytes) VALUES (1, ?, ?, ?, ?)`).run(
+    db.prepare(`INSERT OR REPLACE INTO value_totals (id, generation, blobs, inline_values, stored_bytes, counted_at) VALUES (1, ?, ?, ?, ?, ?)`).run(
       count.generation,
       count.blobs,
       count.inlineValues,
       count.storedBytes,
+      count.countedAt ?? Date.now(),
     );
   } catch {
     // Keeping the count is an optimisation: a busy store is counted again next time.
