@@ -94,6 +94,14 @@ const READ_COMMANDS: { args: string[]; code: number }[] = [
   { args: ['verify', '--deep', '--json'], code: 0 },
 ];
 
+/**
+ * Stats output without the time its distinct values were counted: a store this small is counted by
+ * each stats that reads it, and nobody, who may not keep the count, counts it earlier than the owner.
+ */
+function withoutCountTime(stdout: string): string {
+  return stdout.replace(/"valuesCountedAt":"[^"]+"/, '"valuesCountedAt":"…"').replace(/^(bwrite_store_values_counted_timestamp_seconds) \S+$/m, '$1 …');
+}
+
 describe('a store can be read by a user who may not write it', () => {
   it.each([
     { what: 'others may read it (directories 0755, files 0644)', access: OTHERS_READ },
@@ -116,9 +124,9 @@ describe('a store can be read by a user who may not write it', () => {
 
     for (const [i, { args }] of READ_COMMANDS.entries()) {
       const run = await runBwrite([...args, '--store', store]);
-      expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }, `nobody and the owner differ: bwrite ${args.join(' ')}`).toEqual({
+      expect({ code: run.code, stdout: withoutCountTime(run.stdout), stderr: run.stderr }, `nobody and the owner differ: bwrite ${args.join(' ')}`).toEqual({
         code: byNobody[i]!.code,
-        stdout: byNobody[i]!.stdout,
+        stdout: withoutCountTime(byNobody[i]!.stdout),
         stderr: byNobody[i]!.stderr,
       });
     }
