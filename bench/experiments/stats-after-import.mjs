@@ -1,9 +1,9 @@
 // Experiment (issue 15): how long `bwrite stats` takes right after an import of one record, in each
-// output format, as a monitoring scrape after every cron import would run it; `--version` is
-// timed in the same rounds, as the floor a process pays to start. The store is written to (one
-// record per round): pass a copy. With --scan, also times the count of distinct values (the query
-// `stats --recount` runs) on the store, which is what sets the size up to which `stats` counts
-// them itself (COUNT_ON_READ_MAX_ITEMS).
+// output format, as a monitoring scrape after every cron import would run it. `--version` is timed
+// in the same rounds, as the floor a process pays to start, and stats once more in one process.
+// The store is written to (one record per round): pass a copy. With --scan, also times the count
+// of distinct values (the query `stats --recount` runs), which sets the size up to which `stats`
+// counts them itself (COUNT_ON_READ_MAX_ITEMS).
 // usage: node stats-after-import.mjs BWRITE_BIN STORE [ROUNDS] [--scan]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -45,6 +45,18 @@ for (const [name, values] of Object.entries(times)) {
   console.log(`${name.padEnd(10)} median ${median(values).toFixed(0)} ms  (${values.map((v) => v.toFixed(0)).join(' ')})`);
 }
 console.log(`load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+
+// The same in one process: what `stats` costs beyond starting Node and loading bwrite.
+const dist = path.join(path.dirname(fs.realpathSync(bin)), '..', 'dist', 'store');
+const { readStore } = await import(path.join(dist, 'store.js'));
+const { storeStats } = await import(path.join(dist, 'store-stats.js'));
+const inProcess = [];
+for (let round = 0; round < rounds; round++) {
+  const start = performance.now();
+  await readStore(store, (opened) => storeStats(opened));
+  inProcess.push(performance.now() - start);
+}
+console.log(`in process: open, stats, close median ${median(inProcess).toFixed(1)} ms`);
 
 if (scan) {
   const db = new Database(path.join(store, 'index.db'), { readonly: true });
