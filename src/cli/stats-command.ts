@@ -1,7 +1,7 @@
 import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
 import type { RunStatus } from '../store/run-log.js';
 import { readStore } from '../store/store.js';
-import { storeStats, type StoreStats } from '../store/store-stats.js';
+import { RUNS_SINCE_COUNT_LIMIT, storeStats, type StoreStats } from '../store/store-stats.js';
 import { countOf, formatBytes, formatCount, formatTime, table } from './format.js';
 import type { Output } from './output.js';
 
@@ -24,8 +24,10 @@ export async function statsCommand(options: StatsOptions, output: Output): Promi
 /** Times as ISO 8601, the same as `import --json` prints them. */
 function statsJson(stats: StoreStats): unknown {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  // runsSinceCount is counted only up to a limit: the human line says so; scripts have valuesCountedAt and the runs.
+  const { runsSinceCount: _counted, ...shown } = stats;
   return {
-    ...stats,
+    ...shown,
     valuesCountedAt: iso(stats.valuesCountedAt),
     runs: stats.runs.map((run) => ({ ...run, startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt) })),
   };
@@ -50,7 +52,8 @@ function humanStats(stats: StoreStats): string {
 /** When the values and stored bytes above were counted, as they are not of the items as they are now, and what counts them. */
 function countedWhen(stats: StoreStats): string {
   if (stats.valuesCountedAt === null) return `values and stored bytes: never; ${RECOUNT_HINT}`;
-  const before = stats.runsSinceCount > 0 ? `before ${countOf(stats.runsSinceCount, 'run')} that stored items` : 'before later changes';
+  const runs = stats.runsSinceCount >= RUNS_SINCE_COUNT_LIMIT ? `${formatCount(stats.runsSinceCount)} or more runs` : countOf(stats.runsSinceCount, 'run');
+  const before = stats.runsSinceCount > 0 ? `before ${runs} that stored items` : 'before later changes';
   return `values and stored bytes at ${formatTime(stats.valuesCountedAt)}, ${before}; ${RECOUNT_HINT}`;
 }
 

@@ -166,9 +166,12 @@ export class RunLog {
     return row ? { startedAt: row.started_at, sources: JSON.parse(row.sources) as string[] } : null;
   }
 
-  /** How many runs started after `since` (ms) and stored at least one item; read through the start-time index. */
-  countStoringSince(since: number): number {
-    return this.db.prepare(`SELECT count(*) FROM runs WHERE started_at > ? AND written > 0`).pluck().get(since) as number;
+  /**
+   * How many runs started after `since` (ms) and stored at least one item, counted up to `limit`:
+   * read through the start-time index, so the cost stays bounded however many runs there are.
+   */
+  countStoringSince(since: number, limit: number): number {
+    return this.db.prepare(`SELECT count(*) FROM (SELECT 1 FROM runs WHERE started_at > ? AND written > 0 LIMIT ?)`).pluck().get(since, limit) as number;
   }
 
   /**

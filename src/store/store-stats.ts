@@ -24,11 +24,16 @@ export interface StoreStats {
   valuesCountedAt: number | null;
   /** Whether that count is of the items as they are now; when false, `--recount` (`recount`) counts them. */
   valuesCurrent: boolean;
-  /** Runs that started after the count and stored items (0 while it is current). */
+  /**
+   * Runs that started after the count and stored items (0 while it is current), counted up to
+   * `RUNS_SINCE_COUNT_LIMIT`: that figure means at least as many.
+   */
   runsSinceCount: number;
   byType: Record<string, { items: number; bytes: number }>;
   runs: RunRecord[];
 }
+
+export const RUNS_SINCE_COUNT_LIMIT = 1000;
 
 /**
  * What the store holds and how its runs went, from the running totals. Distinct values come from
@@ -50,7 +55,7 @@ export function storeStats(store: Store, options: { runLimit?: number; recount?:
     dedupRatio: values && totals.valuesCurrent && values.storedBytes > 0 ? Math.round((totals.bytes / values.storedBytes) * 1000) / 1000 : null,
     valuesCountedAt: totals.valuesCountedAt,
     valuesCurrent: totals.valuesCurrent,
-    runsSinceCount: totals.valuesCurrent || totals.valuesCountedAt === null ? 0 : store.runs.countStoringSince(totals.valuesCountedAt),
+    runsSinceCount: totals.valuesCurrent || totals.valuesCountedAt === null ? 0 : store.runs.countStoringSince(totals.valuesCountedAt, RUNS_SINCE_COUNT_LIMIT),
     byType: totals.byType,
     runs: store.runs.list(options.runLimit ?? 20),
   };

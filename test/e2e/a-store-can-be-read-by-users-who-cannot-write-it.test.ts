@@ -261,6 +261,25 @@ describe('a store can be read by a user who may not write it', () => {
   });
 });
 
+describe('stats --recount by a user who may not write the store', () => {
+  it('counts the distinct values of a store above 10,000 items for that user, and keeps nothing', async () => {
+    const dir = await traversableDir();
+    const store = join(dir, 'store');
+    const file = await writeText(join(dir, 'items.ndjson'), ndjson(10_001, (i) => ({ group: i % 50 })));
+    await importOk(store, ['--key', 'k{$line}', file]);
+    await makeReadable(store, OTHERS_READ);
+    const before = await listing(store);
+
+    const run = await asNobody(['stats', '--recount', '--json', '--store', store]);
+    expect(run.code, describeRun(['stats', '--recount'], run)).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ items: 10_001, blobs: 0, inlineValues: 50, valuesCurrent: true });
+    expect(await listing(store), 'nobody read the store').toEqual(before);
+    // The owner's stats has no count to show: nobody's was not kept.
+    const owner = await runBwrite(['stats', '--json', '--store', store]);
+    expect(JSON.parse(owner.stdout)).toMatchObject({ items: 10_001, blobs: null, valuesCountedAt: null, valuesCurrent: false });
+  });
+});
+
 describe('a store its user may not even look into', () => {
   it('is reported as not readable (permission denied), not as missing', async () => {
     const dir = await traversableDir();

@@ -74,7 +74,6 @@ describe('stats on a store above 10,000 items reads no item to count distinct va
       dedupRatio: null,
       valuesCountedAt: countedAt,
       valuesCurrent: false,
-      runsSinceCount: 1,
     });
 
     const human = await stats(store);
@@ -98,7 +97,7 @@ describe('stats on a store above 10,000 items reads no item to count distinct va
     const before = Date.now();
 
     const recounted = JSON.parse(await stats(store, ['--recount', '--json'])) as Stats;
-    expect(recounted).toMatchObject({ items: 10_003, blobs: 1, inlineValues: 100, valuesCurrent: true, runsSinceCount: 0 });
+    expect(recounted).toMatchObject({ items: 10_003, blobs: 1, inlineValues: 100, valuesCurrent: true });
     expect(Date.parse(recounted.valuesCountedAt as string)).toBeGreaterThanOrEqual(before);
     // The value new1 and new2 share is stored once.
     expect(recounted.dedupRatio).toBe(Math.round(((recounted.bytes as number) / (recounted.storedBytes as number)) * 1000) / 1000);
@@ -111,6 +110,21 @@ describe('stats on a store above 10,000 items reads no item to count distinct va
     const metrics = samples(await stats(store, ['--prometheus']));
     expect(metrics.get('bwrite_store_blobs')).toBe(1);
     expect(metrics.get('bwrite_store_values_current')).toBe(1);
+  });
+
+  it('counts the runs since the count up to 1,000, and says "or more" beyond', async () => {
+    const { store } = await storeOf(COUNTED_BY_STATS + 1);
+    const countedAt = (JSON.parse(await stats(store, ['--recount', '--json'])) as Stats).valuesCountedAt as string;
+    // A year of cron imports, as their runs are recorded; the one real import makes the count not current.
+    const db = new Database(join(store, 'index.db'));
+    const insert = db.prepare(`INSERT INTO runs (run_id, command, pid, started_at, finished_at, status, sources, read, written) VALUES (?, 'import', 1, ?, ?, 'ok', '["cron.ndjson"]', 1, 1)`);
+    db.transaction(() => {
+      for (let i = 1; i <= 1500; i++) insert.run(`cron${i}`, Date.parse(countedAt) + i, Date.parse(countedAt) + i + 1);
+    })();
+    db.close();
+    await importOneBlob(join(store, '..'), store, 'new1');
+
+    expect(await stats(store)).toContain(`\ncounted      values and stored bytes at ${shown(countedAt)}, before 1,000 or more runs that stored items; 'bwrite stats --recount' counts them now\n`);
   });
 
   it('a store never counted shows no distinct figures, only how to count them', async () => {
@@ -143,7 +157,7 @@ describe('stats on a store of at most 10,000 items counts its distinct values wh
     await importOneBlob(dir, store, 'new1');
 
     const json = JSON.parse(await stats(store, ['--json'])) as Stats;
-    expect(json).toMatchObject({ items: 10_000, blobs: 1, inlineValues: 100, valuesCurrent: true, runsSinceCount: 0 });
+    expect(json).toMatchObject({ items: 10_000, blobs: 1, inlineValues: 100, valuesCurrent: true });
     expect(json.dedupRatio).toBeGreaterThan(1);
     const human = await stats(store);
     expect(human).toContain('values       1 blob file, 100 inline\n');
