@@ -177,26 +177,39 @@ export class IndexDb {
    * rows, and its return value is returned. Under `skip` and `fail` an existing key is left alone.
    */
   commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
+    return this.inTransaction(() => this.applyBatch(batch, finish));
+  }
+
+  /**
+   * Runs `apply` in one BEGIN IMMEDIATE transaction: the batches it applies with `applyBatch`
+   * commit together, or roll back together if it throws.
+   */
+  inTransaction<T>(apply: () => T): T {
+    return this.db.transaction(apply).immediate();
+  }
+
+  /**
+   * Inside `inTransaction`: what `commitBatch` does for one batch, without a savepoint of its own
+   * (a savepoint would copy every page the batch changes to a temporary journal).
+   */
+  applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
     const { rows, mode, runId, watermark } = batch;
-    const apply = this.db.transaction((): T => {
-      const now = Date.now();
-      const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
-      const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
-      const committedBefore = batch.shareInput && same ? stored.line : 0;
-      const outcomes: RowOutcome[] = new Array(rows.length);
-      const tally = new TotalsTally();
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
-      }
-      tally.save(this.totals);
-      if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) {
-        const { supersedes: _, ...saved } = watermark;
-        this.saveWatermark.run({ ...saved, runId, now });
-      }
-      return finish(outcomes, committedBefore);
-    });
-    return apply.immediate();
+    const now = Date.now();
+    const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
+    const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
+    const committedBefore = batch.shareInput && same ? stored.line : 0;
+    const outcomes: RowOutcome[] = new Array(rows.length);
+    const tally = new TotalsTally();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
+    }
+    tally.save(this.totals);
+    if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) {
+      const { supersedes: _, ...saved } = watermark;
+      this.saveWatermark.run({ ...saved, runId, now });
+    }
+    return finish(outcomes, committedBefore);
   }
 
   private applyRow(row: IndexRow, mode: ConflictMode, runId: string, now: number, tally: TotalsTally): RowOutcome {
