@@ -68,11 +68,12 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
   return Math.max(4, 2 * Math.ceil(writer.maxConcurrent / batchSize) + 2);
 }
 
-/** Batches taken in but not yet committed, and their values' bytes. */
+/** Batches taken in but not yet committed, their values' bytes, and the reader failures they carry. */
 class Outstanding {
   private readonly batches: { done: Promise<void>; finished: boolean }[] = [];
   private pending = 0;
   private bytes = 0;
+  private readonly failures = { count: 0, bytes: 0 };
   private readonly limit: number;
   private readonly group: { batches: number; bytes: number };
 
@@ -83,14 +84,18 @@ class Outstanding {
     this.group = limits ? { batches: Math.ceil(limits.rows / batchSize), bytes: limits.bytes } : { batches: 0, bytes: 0 };
   }
 
-  add(done: Promise<void>, bytes: number): void {
+  add(done: Promise<void>, bytes: number, failures: { count: number; bytes: number }): void {
     this.pending++;
     this.bytes += bytes;
+    this.failures.count += failures.count;
+    this.failures.bytes += failures.bytes;
     const entry = { done, finished: false };
     entry.done = done.finally(() => {
       entry.finished = true;
       this.pending--;
       this.bytes -= bytes;
+      this.failures.count -= failures.count;
+      this.failures.bytes -= failures.bytes;
     });
     this.batches.push(entry);
   }
@@ -98,6 +103,8 @@ class Outstanding {
   /** Waits for the oldest batches while more are uncommitted than the limits allow. */
   async bound(writer: BatchWriter): Promise<void> {
     while (this.batches[0]?.finished) await this.batches.shift()!.done;
+    // Reader failures wait, with their text, no longer in a group than they would alone (see ASIDE_FAILURES_MAX).
+    if (this.failures.count >= ASIDE_FAILURES_MAX || this.failures.bytes >= ASIDE_BYTES_MAX) writer.flushCommits();
     while (this.pending > this.limit && (this.pending > this.group.batches || this.bytes > this.group.bytes)) {
       // The reader waits for the writer: what is ready commits now, not after a group's wait.
       writer.flushCommits();
@@ -229,7 +236,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       if (!advanced && aside.empty) return;
       const items = batch;
       const bytes = batchBytes;
-      const { counts: alsoCounted, failures: readerFailures } = aside.take();
+      const { counts: alsoCounted, failures: readerFailures, bytes: failureBytes } = aside.take();
       batch = [];
       batchBytes = 0;
       flushedLine = lastLine;
@@ -258,6 +265,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           giveBack(items);
         }),
         bytes,
+        { count: readerFailures.length, bytes: failureBytes },
       );
       await submitted.admitted;
       await outstanding.bound(writer);
