@@ -52,7 +52,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
       .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
       .option('-k, --key <spec>', "key: a field, a dotted path (user.id), or a template ('sensor:{sensor}:{ts}', {$hash}, {$line})", 'id')
       .option('-c, --concurrency <n>', 'most value writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
-      .option('-b, --batch-size <n>', 'records per batch; each batch commits in one transaction', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
+      .option('-b, --batch-size <n>', 'records per batch; a batch commits in one transaction (batches ready at once may share one)', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
       .option('--retries <n>', 'extra attempts for a transient error, per item', integer(0, 100), 5)
       .option('--retry-delay <ms>', 'first backoff delay, doubled each attempt, with full jitter', integer(0, 3_600_000), 100)
       .option('--retry-max-delay <ms>', 'backoff cap', integer(0, 3_600_000), 5000)

@@ -48,8 +48,8 @@ export class AsideRecords {
   }
 
   /** Everything held, for the batch that flushes it; this starts empty again. */
-  take(): { counts: AsideCounts; failures: FailureEntry[] } {
-    const taken = { counts: this.counts, failures: this.failures };
+  take(): { counts: AsideCounts; failures: FailureEntry[]; bytes: number } {
+    const taken = { counts: this.counts, failures: this.failures, bytes: this.bytes };
     this.counts = { read: 0, skipped: 0, failed: 0 };
     this.failures = [];
     this.bytes = 0;

@@ -18,14 +18,15 @@ export interface Recorded {
 /**
  * Inside the batch's transaction: its failure entries (reader failures first), numbered and kept
  * in the index until they are in the failures file. A reader failure at a line an overlapping run
- * committed (`committedBefore`) is that run's: left out, and counted as skipped.
+ * committed (`committedBefore`) is that run's: left out, and counted as skipped. `numberedAfter`:
+ * the last number taken by a batch before it in the same transaction.
  */
-export function recordFailures(store: Store, runId: string, log: FailureLog | null, options: SubmitOptions, results: ItemResult[], committedBefore: number): Recorded {
+export function recordFailures(store: Store, runId: string, log: FailureLog | null, options: SubmitOptions, results: ItemResult[], committedBefore: number, numberedAfter?: number): Recorded {
   const given = options.readerFailures ?? [];
   const readerFailures = given.filter((entry) => !(entry.line !== null && entry.line <= committedBefore));
   const alsoCounted = sharedAside(options.alsoCounted, given.length - readerFailures.length);
   const failures = [...readerFailures, ...(options.itemFailures?.(results) ?? [])];
-  const lines = log?.prepare(failures) ?? [];
+  const lines = log?.prepare(failures, numberedAfter) ?? [];
   store.failureRows.insert(runId, lines);
   return { results, alsoCounted, failures, lines };
 }

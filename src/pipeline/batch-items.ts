@@ -1,3 +1,4 @@
+import type { GroupLimits } from './commit-queue.js';
 import { BwriteError, errorCode } from '../errors.js';
 import type { ConflictMode, NewerGuard, Watermark } from '../store/index-db.js';
 import type { FailureEntry, FailureLog } from './failure-log.js';
@@ -96,6 +97,12 @@ export interface BatchWriterOptions {
    * watermark stays before them and `--resume` reads them again.
    */
   signal?: AbortSignal;
+  /**
+   * Batches ready at once commit in one transaction, up to these limits (see CommitQueue); each
+   * keeps its own watermark, failure entries and history counts as if it committed alone. A
+   * submitter that waits for its batches calls `flushCommits`. Without it, one batch a transaction.
+   */
+  groupCommits?: GroupLimits | null;
 }
 
 export interface WriterStats {

@@ -15,7 +15,8 @@ import { AttemptsError, DEFAULT_RETRY, withRetry, type RetryPolicy } from './ret
 import { FdThrottle } from './fd-throttle.js';
 import { sha256Hex } from '../sha256.js';
 import { Semaphore } from './semaphore.js';
-import { WriterRun } from './writer-run.js';
+import { CommitQueue, type GroupLimits } from './commit-queue.js';
+import { WriterRun, type BlobWritten } from './writer-run.js';
 import {
   abortedResult,
   asError,
@@ -43,6 +44,16 @@ interface Prepared {
   inline: boolean;
 }
 
+function blobsOf(settled: Settled[]): BlobWritten[] {
+  return settled.flatMap((entry) => (entry.ok && !entry.prepared.inline ? [entry.prepared] : []));
+}
+
+function bytesOf(settled: Settled[]): number {
+  let bytes = 0;
+  for (const entry of settled) if (entry.ok) bytes += entry.prepared.bytes.length;
+  return bytes;
+}
+
 function uncommitted(results: ItemResult[]): BatchOutcome {
   return { results, committed: false, alsoCounted: { read: 0, skipped: 0, failed: 0 }, failures: [] };
 }
@@ -51,7 +62,18 @@ type Settled = { ok: true; prepared: Prepared; attempts: number; durationMs: num
 
 /** A batch being taken in: its items' outcomes, and its hold on the run's lease once it has one. */
 interface Intake {
+  /** The batch's place in the commit order. */
+  seq: number;
   settled: (Settled | Promise<Settled>)[];
+  hold: LeaseHold | null;
+}
+
+/** A batch whose items are settled, waiting in the commit queue. */
+interface ReadyBatch {
+  seq: number;
+  settled: Settled[];
+  items: readonly WriteItem[];
+  options: SubmitOptions;
   hold: LeaseHold | null;
 }
 
@@ -66,6 +88,7 @@ export class BatchWriter {
   readonly inlineMax: number;
   readonly onConflict: ConflictMode;
   readonly retry: RetryPolicy;
+  readonly groupCommits: GroupLimits | null;
   readonly latency = new LatencyHistogram();
   readonly totals = { written: 0, skipped: 0, failed: 0, retries: 0, bytes: 0 };
   peakInFlight = 0;
@@ -83,6 +106,14 @@ export class BatchWriter {
   private readonly failures: FailureLog | null;
   private readonly shareInput: boolean;
   private inFlight = 0;
+  private lastSeq = 0;
+  /**
+   * The first batch (in commit order) that may not commit once the store failed: the one that met
+   * the error. Batches before it are done, and commit; none after it may, or the watermark would
+   * pass over it.
+   */
+  private stopAt = Infinity;
+  private readonly queue: CommitQueue<ReadyBatch, BatchOutcome>;
   private commitTail: Promise<unknown> = Promise.resolve();
   private lastTurn = 0;
   private closed = false;
@@ -103,6 +134,8 @@ export class BatchWriter {
     this.signal = options.signal;
     this.failures = options.failures ?? null;
     this.shareInput = options.shareInput ?? false;
+    this.groupCommits = options.groupCommits ?? null;
+    this.queue = new CommitQueue((group) => this.commitGroup(group), this.groupCommits);
   }
 
   /**
@@ -142,22 +175,33 @@ export class BatchWriter {
   /** Takes a batch in: returns once admitted is known, and when done (committed or not). */
   submit(items: readonly WriteItem[], options: SubmitOptions = {}): SubmittedBatch {
     if (this.closed) throw new BwriteError('E_USAGE', 'this BatchWriter is closed: make a new one to write more');
-    const intake: Intake = { settled: [], hold: null };
+    const intake: Intake = { seq: ++this.lastSeq, settled: [], hold: null };
     const admitted = this.admit(items, intake);
-    const previous = this.commitTail;
+    const slot = this.queue.enqueue();
     const done = (async (): Promise<BatchOutcome> => {
       try {
-        await admitted;
-        const { settled } = intake;
-        const values = settled.some((entry) => entry instanceof Promise) ? await Promise.all(settled) : (settled as Settled[]);
-        await previous;
-        return await this.commit(values, items, options, intake.hold);
+        let values: Settled[];
+        try {
+          await admitted;
+          const { settled } = intake;
+          values = settled.some((entry) => entry instanceof Promise) ? await Promise.all(settled) : (settled as Settled[]);
+        } catch (error) {
+          slot.fail(error);
+          throw error;
+        }
+        slot.ready({ seq: intake.seq, settled: values, items, options, hold: intake.hold }, values.length, bytesOf(values));
+        return await slot.outcome;
       } finally {
         if (intake.hold) this.run.release(intake.hold);
       }
     })();
     this.commitTail = done.catch(() => {});
     return { admitted, done };
+  }
+
+  /** Batches taken in so far commit as soon as they are ready: their submitter is waiting for them. */
+  flushCommits(): void {
+    this.queue.flush();
   }
 
   /**
@@ -167,13 +211,14 @@ export class BatchWriter {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.queue.flush();
     await this.commitTail;
     await this.run.close(this.retry);
   }
 
   private async admit(items: readonly WriteItem[], intake: Intake): Promise<void> {
     const { settled } = intake;
-    const hold = await this.takeHold();
+    const hold = await this.takeHold(intake.seq);
     if (typeof hold === 'function') {
       for (const item of items) settled.push(hold(item.key));
       return;
@@ -202,7 +247,7 @@ export class BatchWriter {
         this.latency.record(0);
       } else {
         await this.semaphore.acquire();
-        settled.push(this.writeValue(prepared, hold.since));
+        settled.push(this.writeValue(prepared, hold.since, intake.seq));
       }
       // Small blob files are written synchronously (SYNC_WRITE_MAX in blob-store.ts), so a permit
       // can be taken and given back without the event loop turning: every TURN_EVERY_MS, admission
@@ -216,14 +261,14 @@ export class BatchWriter {
   }
 
   /** The batch's hold on the run's lease, before it writes any blob; if none can be had, each item's outcome. */
-  private async takeHold(): Promise<LeaseHold | ((key: string) => Settled)> {
+  private async takeHold(seq: number): Promise<LeaseHold | ((key: string) => Settled)> {
     try {
       return await this.run.hold(this.retry, { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal });
     } catch (error) {
       const attempts = error instanceof AttemptsError ? error.attempts : 1;
       const cause = error instanceof AttemptsError ? error.cause : error;
       if (error instanceof AttemptsError && error.interrupted) return (key) => ({ ok: false, interrupted: true, result: interruptedResult(key, cause, attempts, 0) });
-      if (classifyError(cause) === 'fatal') this.fatal ??= asError(cause);
+      if (classifyError(cause) === 'fatal') this.stop(asError(cause), seq);
       return (key) => ({ ok: false, result: failedResult(key, errorCode(cause), asError(cause), attempts, 0) });
     }
   }
@@ -241,7 +286,7 @@ export class BatchWriter {
    * Holds one permit (given back during backoff sleeps) while the value goes to disk; its blob is
    * left with an mtime no earlier than `since`, when the batch's hold on the lease began.
    */
-  private async writeValue(prepared: Prepared, since: number): Promise<Settled> {
+  private async writeValue(prepared: Prepared, since: number, seq: number): Promise<Settled> {
     const start = performance.now();
     this.enter();
     const { store } = this;
@@ -279,33 +324,75 @@ export class BatchWriter {
         return { ok: false, interrupted: true, result: interruptedResult(prepared.item.key, error.cause, attempts, durationMs) };
       }
       const cause = error instanceof AttemptsError ? error.cause : error;
-      if (classifyError(cause) === 'fatal') this.fatal ??= asError(cause);
+      if (classifyError(cause) === 'fatal') this.stop(asError(cause), seq);
       return { ok: false, result: failedResult(prepared.item.key, errorCode(cause), asError(cause), attempts, durationMs, prepared) };
     } finally {
       this.leave();
     }
   }
 
+  /**
+   * Commits batches that were ready at once: in one transaction when they can, each batch's part
+   * exactly as if it committed alone; otherwise (a fatal error or an interruption seen, or their
+   * transaction failed) one after the other, each with its own retries and failure handling.
+   */
+  private async commitGroup(group: ReadyBatch[]): Promise<BatchOutcome[]> {
+    if (group.length > 1 && !this.fatal && !this.halted && group.every((batch) => batch.hold && !batch.settled.some((entry) => !entry.ok && entry.interrupted))) {
+      const together = await this.commitTogether(group);
+      if (together) return together;
+    }
+    const outcomes: BatchOutcome[] = [];
+    for (const batch of group) outcomes.push(await this.commit(batch));
+    return outcomes;
+  }
+
+  /** One attempt at committing the batches in one transaction; null if it rolled back. */
+  private async commitTogether(group: ReadyBatch[]): Promise<BatchOutcome[] | null> {
+    const holds = group.map((batch) => ({ hold: batch.hold!, blobs: blobsOf(batch.settled) }));
+    let recorded: Recorded[];
+    try {
+      await this.store.blobs.flushDirectories();
+      recorded = await this.run.commit(holds, () =>
+        this.store.index.inTransaction(() => {
+          const parts: Recorded[] = [];
+          // Failure entries are numbered on from those of the batches before, not yet appended.
+          let numberedAfter: number | undefined;
+          for (const { settled, items, options, hold } of group) {
+            const resultsAt = (outcomes: RowOutcome[], committedBefore: number) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore);
+            const part = this.commitRecorded(this.rowsOf(settled), options, resultsAt, { hold, numberedAfter, together: true });
+            numberedAfter = part.lines.at(-1)?.seq ?? numberedAfter;
+            parts.push(part);
+          }
+          return parts;
+        }),
+      );
+    } catch {
+      return null;
+    }
+    return recorded.map((part, i) => this.committed(part, group[i]!.seq));
+  }
+
   /** Commits the rows of the values that reached disk, in one transaction with the watermark. */
-  private async commit(settled: Settled[], items: readonly WriteItem[], options: SubmitOptions, hold: LeaseHold | null): Promise<BatchOutcome> {
-    if (this.fatal) return this.abandon(settled, this.fatal);
+  private async commit(batch: ReadyBatch): Promise<BatchOutcome> {
+    const { seq, settled, items, options, hold } = batch;
+    if (seq >= this.stopAt) return this.abandon(settled, this.fatal!);
     // Batches commit in input order: once one holds an interrupted item, no later one may commit,
     // or the watermark would pass over it.
     if (settled.some((entry) => !entry.ok && entry.interrupted)) this.halted = true;
     if (this.halted) return this.leaveForResume(settled);
     const rows = this.rowsOf(settled);
-    const blobs = settled.flatMap((entry) => (entry.ok && !entry.prepared.inline ? [entry.prepared] : []));
+    const blobs = blobsOf(settled);
     try {
       await this.store.blobs.flushDirectories();
       const { value: recorded } = await withRetry(
         () => {
           const transaction = () => this.commitRecorded(rows, options, (outcomes, committedBefore) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore), { hold });
-          return hold ? this.run.commit(hold, blobs, transaction) : transaction();
+          return hold ? this.run.commit([{ hold, blobs }], transaction) : transaction();
         },
         this.retry,
         { onRetry: (error, retry, delay) => this.noteRetry(error, retry, delay), signal: this.signal },
       );
-      return this.committed(recorded);
+      return this.committed(recorded, seq);
     } catch (error) {
       if (error instanceof AttemptsError && error.interrupted) {
         this.halted = true;
@@ -313,9 +400,9 @@ export class BatchWriter {
       }
       const attempts = error instanceof AttemptsError ? error.attempts : 1;
       const cause = error instanceof AttemptsError ? error.cause : error;
-      if (classifyError(cause) !== 'fatal') return this.commitAsFailed(settled, items, options, cause, attempts);
-      this.fatal ??= asError(cause);
-      return this.abandon(settled, this.fatal);
+      if (classifyError(cause) !== 'fatal') return this.commitAsFailed(batch, cause, attempts);
+      this.stop(asError(cause), seq);
+      return this.abandon(settled, this.fatal!);
     }
   }
 
@@ -323,15 +410,16 @@ export class BatchWriter {
    * The rows could not commit (retries used up, or a permanent error): they fail, and the
    * watermark still has to move past them, or they would be neither stored nor failed.
    */
-  private async commitAsFailed(settled: Settled[], items: readonly WriteItem[], options: SubmitOptions, cause: unknown, attempts: number): Promise<BatchOutcome> {
+  private async commitAsFailed(batch: ReadyBatch, cause: unknown, attempts: number): Promise<BatchOutcome> {
+    const { seq, settled, items, options } = batch;
     const code = errorCode(cause);
     const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
     try {
       const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => shareOut(failed, items, committedBefore), { faults: false }), this.retry);
-      return this.committed(recorded);
+      return this.committed(recorded, seq);
     } catch (markError) {
-      this.fatal ??= asError(markError instanceof AttemptsError ? markError.cause : markError);
-      return this.abandon(settled, this.fatal);
+      this.stop(asError(markError instanceof AttemptsError ? markError.cause : markError), seq);
+      return this.abandon(settled, this.fatal!);
     }
   }
 
@@ -339,12 +427,18 @@ export class BatchWriter {
    * One attempt at committing: inside the transaction, the batch's final results, its failure
    * entries (kept in the index until they are in the failures file) and its history counts.
    */
-  private commitRecorded(rows: IndexRow[], options: SubmitOptions, resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[], at: { hold?: LeaseHold | null; faults?: boolean }): Recorded {
+  private commitRecorded(
+    rows: IndexRow[],
+    options: SubmitOptions,
+    resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[],
+    at: { hold?: LeaseHold | null; faults?: boolean; numberedAfter?: number; together?: boolean },
+  ): Recorded {
     const { store } = this;
     const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
-    return store.index.commitBatch(batch, (outcomes, committedBefore) => {
+    const commit = at.together ? store.index.applyBatch.bind(store.index) : store.index.commitBatch.bind(store.index);
+    return commit(batch, (outcomes, committedBefore) => {
       if (at.hold) this.run.confirm(at.hold);
-      const recorded = recordFailures(store, this.run.runId, this.failures, options, resultsAt(outcomes, committedBefore), committedBefore);
+      const recorded = recordFailures(store, this.run.runId, this.failures, options, resultsAt(outcomes, committedBefore), committedBefore, at.numberedAfter);
       this.countInHistory(recorded.results, recorded.alsoCounted);
       // Last, so that an injected fault rolls back all of the above, as a failed COMMIT would.
       if (at.faults !== false) store.faults.check('index');
@@ -353,10 +447,10 @@ export class BatchWriter {
   }
 
   /** After COMMIT: the failure entries go to the failures file, and the writer counts the results. */
-  private committed(recorded: Recorded): BatchOutcome {
+  private committed(recorded: Recorded, seq: number): BatchOutcome {
     if (this.failures && recorded.lines.length > 0) {
       const stop = appendCommitted(this.store, this.run.runId, this.failures, recorded.lines);
-      if (stop) this.fatal ??= stop;
+      if (stop) this.stop(stop, seq + 1);
     }
     return { ...this.tally(recorded.results), alsoCounted: recorded.alsoCounted, failures: recorded.failures };
   }
@@ -447,6 +541,12 @@ export class BatchWriter {
     }
     const error = new BwriteError('E_CONFLICT', `key '${truncate(key)}' is already stored (--on-conflict fail)`);
     return failedResult(key, 'E_CONFLICT', error, attempts, durationMs, prepared);
+  }
+
+  /** The store failed at batch `seq`: the run stops, and no batch from `seq` on commits. */
+  private stop(error: Error, seq: number): void {
+    this.fatal ??= error;
+    this.stopAt = Math.min(this.stopAt, seq);
   }
 
   private noteRetry(error: unknown, retry: number, delay: number): void {

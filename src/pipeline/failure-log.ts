@@ -42,10 +42,13 @@ export class FailureLog {
     this.durable = options.durable ?? false;
   }
 
-  /** The numbered lines for `entries`, following those appended so far; nothing is written yet. */
-  prepare(entries: readonly FailureEntry[]): FailureLine[] {
+  /**
+   * The numbered lines for `entries`, following those appended so far (or, for a batch that
+   * commits after others in one transaction, those numbered up to `after`); nothing is written yet.
+   */
+  prepare(entries: readonly FailureEntry[], after = this.count): FailureLine[] {
     return entries.map((entry, i) => {
-      const seq = this.count + i + 1;
+      const seq = after + i + 1;
       return { seq, line: failureLine(entry, `${this.runId}/${seq}`, this.runId) };
     });
   }

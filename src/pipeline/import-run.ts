@@ -68,6 +68,55 @@ function outstandingLimit(writer: BatchWriter, batchSize: number): number {
   return Math.max(4, 2 * Math.ceil(writer.maxConcurrent / batchSize) + 2);
 }
 
+/** Batches taken in but not yet committed, their values' bytes, and the reader failures they carry. */
+class Outstanding {
+  private readonly batches: { done: Promise<void>; finished: boolean }[] = [];
+  private pending = 0;
+  private bytes = 0;
+  private readonly failures = { count: 0, bytes: 0 };
+  private readonly limit: number;
+  private readonly group: { batches: number; bytes: number };
+
+  constructor(writer: BatchWriter | null, batchSize: number) {
+    this.limit = writer ? outstandingLimit(writer, batchSize) : 0;
+    // With group commits, the reader may run ahead by one group of small values, so that a group fills.
+    const limits = writer?.groupCommits;
+    this.group = limits ? { batches: Math.ceil(limits.rows / batchSize), bytes: limits.bytes } : { batches: 0, bytes: 0 };
+  }
+
+  add(done: Promise<void>, bytes: number, failures: { count: number; bytes: number }): void {
+    this.pending++;
+    this.bytes += bytes;
+    this.failures.count += failures.count;
+    this.failures.bytes += failures.bytes;
+    const entry = { done, finished: false };
+    entry.done = done.finally(() => {
+      entry.finished = true;
+      this.pending--;
+      this.bytes -= bytes;
+      this.failures.count -= failures.count;
+      this.failures.bytes -= failures.bytes;
+    });
+    this.batches.push(entry);
+  }
+
+  /** Waits for the oldest batches while more are uncommitted than the limits allow. */
+  async bound(writer: BatchWriter): Promise<void> {
+    while (this.batches[0]?.finished) await this.batches.shift()!.done;
+    // Reader failures wait, with their text, no longer in a group than they would alone (see ASIDE_FAILURES_MAX).
+    if (this.failures.count >= ASIDE_FAILURES_MAX || this.failures.bytes >= ASIDE_BYTES_MAX) writer.flushCommits();
+    while (this.pending > this.limit && (this.pending > this.group.batches || this.bytes > this.group.bytes)) {
+      // The reader waits for the writer: what is ready commits now, not after a group's wait.
+      writer.flushCommits();
+      await this.batches.shift()!.done;
+    }
+  }
+
+  async all(): Promise<void> {
+    await Promise.all(this.batches.map((batch) => batch.done));
+  }
+}
+
 /**
  * A batch also closes once its values reach this many bytes, so that large values do not make
  * batches of --batch-size records hold hundreds of megabytes (1 MB values: 500 MB a batch).
@@ -137,8 +186,7 @@ async function nextFlushingWhenIdle<T>(iterator: AsyncIterator<T>, signal: Abort
 export async function runImport(writer: BatchWriter | null, inputs: AsyncIterable<RunInput>, options: ImportRunOptions): Promise<RunOutcome> {
   const counters: RunCounters = { read: 0, written: 0, skipped: 0, failed: 0 };
   const state: { stoppedBy: RunOutcome['stoppedBy'] } = { stoppedBy: null };
-  const outstanding: Promise<void>[] = [];
-  const limit = writer ? outstandingLimit(writer, options.batchSize) : 0;
+  const outstanding = new Outstanding(writer, options.batchSize);
   const giveBack = (items: RunItem[]) => {
     if (options.lineBuffers) for (const item of items) options.lineBuffers.release(item.value);
   };
@@ -187,7 +235,8 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       const advanced = lastLine !== flushedLine;
       if (!advanced && aside.empty) return;
       const items = batch;
-      const { counts: alsoCounted, failures: readerFailures } = aside.take();
+      const bytes = batchBytes;
+      const { counts: alsoCounted, failures: readerFailures, bytes: failureBytes } = aside.take();
       batch = [];
       batchBytes = 0;
       flushedLine = lastLine;
@@ -208,16 +257,24 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records: lastRecords, supersedes: input.supersedes } : null;
       const itemFailures = (results: ItemResult[]) => itemFailureEntries(results, items);
       const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures });
-      outstanding.push(
+      outstanding.add(
         submitted.done.then((outcome) => {
           settleAside(outcome.committed ? outcome.alsoCounted : null);
           for (const entry of outcome.failures) fail(entry);
           account(outcome, counters);
           giveBack(items);
         }),
+        bytes,
+        { count: readerFailures.length, bytes: failureBytes },
       );
       await submitted.admitted;
-      while (outstanding.length > limit) await outstanding.shift();
+      await outstanding.bound(writer);
+    };
+
+    // An input that waits for more (a growing log): what it gave commits now, not with what follows.
+    const flushIdle = async (): Promise<void> => {
+      await flush();
+      writer?.flushCommits();
     };
 
     const iterator = input.events[Symbol.asyncIterator]();
@@ -225,7 +282,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // A read may wait for ever (a stdin whose writer hangs): a signal must not wait for it.
       let next: IteratorResult<ReadEvent[]> | typeof STOPPED;
       try {
-        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 || !aside.empty ? flush : null);
+        next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 || !aside.empty ? flushIdle : null);
       } catch (error) {
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
@@ -285,7 +342,8 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     }
     await flush();
   }
-  await Promise.all(outstanding);
+  writer?.flushCommits();
+  await outstanding.all();
   shouldStop();
   options.onProgress?.(counters);
 

@@ -42,15 +42,17 @@ export class WriterRun {
   }
 
   /**
-   * Runs `commit` (the batch's transaction, which calls `confirm` just before COMMIT) under the
-   * lease. After a lapse the batch's blobs are refreshed first, written again if gc removed them;
-   * a transaction that found the lease at risk rolled back, and is tried again the same way.
+   * Runs `commit` (the transaction of one batch, or of several that commit together, which calls
+   * `confirm` for each just before COMMIT) under the lease. After a lapse each batch's blobs are
+   * refreshed first, written again if gc removed them; a transaction that found the lease at risk
+   * rolled back, and is tried again the same way.
    */
-  async commit<T>(hold: LeaseHold, blobs: readonly BlobWritten[], commit: () => T): Promise<T> {
+  async commit<T>(batches: readonly { hold: LeaseHold; blobs: readonly BlobWritten[] }[], commit: () => T): Promise<T> {
     const lease = this.lease();
     for (;;) {
       const epoch = lease.secure();
-      if (hold.epoch !== epoch) {
+      for (const { hold, blobs } of batches) {
+        if (hold.epoch === epoch) continue;
         await this.refresh(blobs);
         hold.epoch = epoch;
       }

@@ -111,6 +111,11 @@ function sameInput(stored: Watermark, watermark: Watermark): boolean {
 const BUSY_TIMEOUT_MS = 5000;
 const PAGE_SIZE = 16 * 1024;
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+/** About what one item takes in the key index (a UUID key, its rowid, the B-tree's own). */
+const KEY_INDEX_BYTES_PER_ITEM = 64;
+/** SQLite's own default page cache, and the most an import's connection takes. */
+const MIN_CACHE_KIB = 2 * 1024;
+const MAX_CACHE_KIB = 64 * 1024;
 
 /** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
 export class IndexDb {
@@ -177,26 +182,39 @@ export class IndexDb {
    * rows, and its return value is returned. Under `skip` and `fail` an existing key is left alone.
    */
   commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
+    return this.inTransaction(() => this.applyBatch(batch, finish));
+  }
+
+  /**
+   * Runs `apply` in one BEGIN IMMEDIATE transaction: the batches it applies with `applyBatch`
+   * commit together, or roll back together if it throws.
+   */
+  inTransaction<T>(apply: () => T): T {
+    return this.db.transaction(apply).immediate();
+  }
+
+  /**
+   * Inside `inTransaction`: what `commitBatch` does for one batch, without a savepoint of its own
+   * (a savepoint would copy every page the batch changes to a temporary journal).
+   */
+  applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
     const { rows, mode, runId, watermark } = batch;
-    const apply = this.db.transaction((): T => {
-      const now = Date.now();
-      const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
-      const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
-      const committedBefore = batch.shareInput && same ? stored.line : 0;
-      const outcomes: RowOutcome[] = new Array(rows.length);
-      const tally = new TotalsTally();
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
-      }
-      tally.save(this.totals);
-      if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) {
-        const { supersedes: _, ...saved } = watermark;
-        this.saveWatermark.run({ ...saved, runId, now });
-      }
-      return finish(outcomes, committedBefore);
-    });
-    return apply.immediate();
+    const now = Date.now();
+    const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
+    const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
+    const committedBefore = batch.shareInput && same ? stored.line : 0;
+    const outcomes: RowOutcome[] = new Array(rows.length);
+    const tally = new TotalsTally();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
+    }
+    tally.save(this.totals);
+    if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) {
+      const { supersedes: _, ...saved } = watermark;
+      this.saveWatermark.run({ ...saved, runId, now });
+    }
+    return finish(outcomes, committedBefore);
   }
 
   private applyRow(row: IndexRow, mode: ConflictMode, runId: string, now: number, tally: TotalsTally): RowOutcome {
@@ -327,4 +345,17 @@ function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
   db.pragma('foreign_keys = ON');
   migrate(db, dbPath);
+  sizeCache(db);
+}
+
+/**
+ * A page cache that holds the key index of a store of up to about a million items: a transaction
+ * that inserts many random keys then dirties each index page once, instead of spilling it to the
+ * log and reading it back again and again. A fresh store keeps SQLite's default, so memory grows
+ * with the store only, up to MAX_CACHE_KIB.
+ */
+function sizeCache(db: Database.Database): void {
+  const items = db.prepare(`SELECT coalesce(sum(items), 0) FROM type_totals`).pluck().get() as number;
+  const kib = Math.min(MAX_CACHE_KIB, Math.max(MIN_CACHE_KIB, Math.ceil((items * KEY_INDEX_BYTES_PER_ITEM) / 1024)));
+  db.pragma(`cache_size = -${kib}`);
 }

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ndjson, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { importJson, describeRun } from '../helpers/store.js';
-import { exists, expectAccountedFor, expectSameExport, expectVerifies, exportText, pad, seededRandom, waitUntil } from '../helpers/robustness.js';
+import { expectAccountedFor, expectSameExport, expectVerifies, exportText, pad, progressOf, seededRandom, waitUntil } from '../helpers/robustness.js';
 
 // 100k records of ~50 bytes: big enough that a kill lands in the middle of a run, small enough
 // that the whole file runs in about a minute.
@@ -29,25 +28,6 @@ beforeAll(async () => {
   expect(summary.written).toBe(RECORDS);
   reference = await exportText(store);
 }, 60_000);
-
-/**
- * What the store says of its runs and of `source`'s committed prefix (read-only, opened per call);
- * null while the store is still being created (no index, or its schema not yet committed).
- */
-async function progressOf(store: string, source: string): Promise<{ runs: number; records: number } | null> {
-  if (!(await exists(join(store, 'index.db')))) return null;
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(join(store, 'index.db'), { readonly: true, fileMustExist: true });
-    const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
-    const row = db.prepare('SELECT records FROM sources WHERE name = ?').get(source) as { records: number } | undefined;
-    return { runs, records: row?.records ?? 0 };
-  } catch {
-    return null;
-  } finally {
-    db?.close();
-  }
-}
 
 /**
  * Starts `import --resume` KILLS times and SIGKILLs each a seeded random delay after its run is

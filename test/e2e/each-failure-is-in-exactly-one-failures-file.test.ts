@@ -1,51 +1,13 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
-import { describeRun, exportLines, importJson, parseSummary, type Failure } from '../helpers/store.js';
+import { describeRun, exportLines, importJson, parseSummary } from '../helpers/store.js';
 import { openStore } from '../../dist/index.js';
-import { expectVerifies, pad, seededRandom, tryTmpfs, unmount, waitUntil } from '../helpers/robustness.js';
-
-/** `n` lines; every `badEvery`-th lacks its key. Values are about `padBytes` bytes. */
-function inputText(n: number, badEvery: number, padBytes: number, tag = 'v'): string {
-  let text = '';
-  for (let i = 1; i <= n; i++) {
-    const record = i % badEvery === 0 ? { nokey: i, tag } : { id: `k${pad(i)}`, tag, pad: 'p'.repeat(padBytes) };
-    text += JSON.stringify(record) + '\n';
-  }
-  return text;
-}
-
-function badLines(n: number, badEvery: number): number[] {
-  return Array.from({ length: Math.floor(n / badEvery) }, (_, i) => (i + 1) * badEvery);
-}
-
-async function entriesOf(files: string[]): Promise<Failure[]> {
-  const entries: Failure[] = [];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    for (const line of linesOf(text)) if (line.trim() !== '') entries.push(JSON.parse(line) as Failure);
-  }
-  return entries;
-}
-
-async function storeFailureFiles(store: string): Promise<string[]> {
-  const dir = join(store, 'failures');
-  return (await readdir(dir)).filter((name) => name.endsWith('.ndjson')).map((name) => join(dir, name));
-}
-
-/** Every bad line of `source` is in the entries exactly once, and nothing else is. */
-function expectEachBadLineOnce(entries: Failure[], source: string, bad: number[]): void {
-  const lines = entries.filter((entry) => entry.source === source).map((entry) => entry.line);
-  const seen = new Map<number, number>();
-  for (const line of lines) seen.set(line, (seen.get(line) ?? 0) + 1);
-  const twice = [...seen].filter(([, count]) => count > 1).map(([line]) => line);
-  expect(twice, 'lines that are in the failures files more than once').toEqual([]);
-  expect([...seen.keys()].sort((a, b) => a - b)).toEqual(bad);
-  expect(new Set(entries.map((entry) => entry.entry)).size, 'each entry has its own id').toBe(entries.length);
-}
+import { expectVerifies, seededRandom, tryTmpfs, unmount, waitUntil } from '../helpers/robustness.js';
+import { badLines, entriesOf, expectEachBadLineOnce, inputText, storeFailureFiles } from '../helpers/failures.js';
 
 /** SIGSTOP, at a moment the process holds no write lock on the index (or it would block everyone). */
 async function stopOutsideATransaction(child: ChildProcess, indexDb: string): Promise<void> {

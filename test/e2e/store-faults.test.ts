@@ -88,7 +88,8 @@ describe('a store that fails ends the run with exit 3; --resume then completes i
     expect(aborted.run.code, describeRun(aborted.args, aborted.run)).toBe(3);
     expect(aborted.summary.status).toBe('aborted');
     expect(aborted.summary.retries, 'a failing store is not retried').toBe(0);
-    expect(aborted.summary.read).toBeLessThan(RECORDS);
+    // (It may have read the whole input first: batches ready at once wait to commit together.)
+    expect(aborted.summary.written + aborted.summary.failed, 'the fault stopped the run before every record was stored or failed').toBeLessThan(RECORDS);
     expect(aborted.summary.written, 'some batches committed before the fault').toBeGreaterThan(0);
     expect(aborted.run.stderr).toMatch(/^bwrite: error: .*\S/m);
     expectOnlyBwriteLines(aborted.run.stderr);

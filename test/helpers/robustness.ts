@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { binPath, linesOf, runBwrite, sleep, startBwrite, startCommand, type RunningBwrite, type RunOptions, type RunResult } from './cli.js';
 
@@ -170,5 +171,24 @@ export function unmount(mountPoint: string): void {
     rmdirSync(mountPoint);
   } catch {
     // Left for the OS to clean up; never fail a test for it.
+  }
+}
+
+/**
+ * What the store says of its runs and of `source`'s committed prefix (read-only, opened per call);
+ * null while the store is still being created (no index, or its schema not yet committed).
+ */
+export async function progressOf(store: string, source: string): Promise<{ runs: number; records: number } | null> {
+  if (!(await exists(join(store, 'index.db')))) return null;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(join(store, 'index.db'), { readonly: true, fileMustExist: true });
+    const runs = (db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+    const row = db.prepare('SELECT records FROM sources WHERE name = ?').get(source) as { records: number } | undefined;
+    return { runs, records: row?.records ?? 0 };
+  } catch {
+    return null;
+  } finally {
+    db?.close();
   }
 }
