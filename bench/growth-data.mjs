@@ -20,14 +20,22 @@ export function randomStream(seed) {
   return (bytes) => cipher.update(Buffer.alloc(bytes));
 }
 
-/** `count` random UUIDs (16 bytes each, version 4 / variant 1 bits set), sorted by their bytes. */
-export function sortedKeys(count, seed) {
+/**
+ * The first `count` random UUIDs of `seed`'s stream (16 bytes each, version 4 / variant 1 bits set),
+ * in the order they were drawn. A smaller count draws a prefix of a larger one's keys.
+ */
+export function drawnKeys(count, seed) {
   const raw = randomStream(seed)(count * KEY_BYTES);
   for (let i = 0; i < count; i++) {
     raw[i * KEY_BYTES + 6] = (raw[i * KEY_BYTES + 6] & 0x0f) | 0x40;
     raw[i * KEY_BYTES + 8] = (raw[i * KEY_BYTES + 8] & 0x3f) | 0x80;
   }
-  return bucketSort(raw, count);
+  return raw;
+}
+
+/** The same keys as `drawnKeys`, sorted by their bytes (the order of their UUID text). */
+export function sortedKeys(count, seed) {
+  return bucketSort(drawnKeys(count, seed), count);
 }
 
 // Counting sort on the first 16 bits, then each (small) bucket sorted by comparison.
@@ -70,7 +78,11 @@ export function record(id, n, version = 1) {
 
 /** Writes `count` records in key order to `out` (a writable stream), version `version`. */
 export async function writeSorted(out, count, seed, version = 1) {
-  const keys = sortedKeys(count, seed);
+  return writeRecords(out, sortedKeys(count, seed), count, version);
+}
+
+/** Writes one record per key of `keys` (a buffer of 16-byte keys), in the buffer's order. */
+export async function writeRecords(out, keys, count, version = 1) {
   let chunk = '';
   for (let i = 0; i < count; i++) {
     chunk += `${record(uuidAt(keys, i), i, version)}\n`;
