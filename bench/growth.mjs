@@ -114,9 +114,16 @@ async function ensureInputs(dataDir, sizes) {
     // The first keys drawn for the stores (so present in both), with new values, in random order.
     replace: await make('replace', sizes.batch, drawn('store', sizes.batch, 2)),
     log: await make('log', sizes.logRecords, (out) => writeSorted(out, sizes.logRecords, 'log')),
-    append: await make('append', sizes.appendRecords, drawn('append', sizes.appendRecords)),
-    alone: await make('alone', sizes.appendRecords, drawn('alone', sizes.appendRecords)),
+    // One pair per sample: what is appended to the log, and as much again to import alone.
+    appends: await sequence(sizes.resumeSamples, (k) => make(`append${k}`, sizes.appendRecords, drawn(`append${k}`, sizes.appendRecords))),
+    alones: await sequence(sizes.resumeSamples, (k) => make(`alone${k}`, sizes.appendRecords, drawn(`alone${k}`, sizes.appendRecords))),
   };
+}
+
+async function sequence(n, fn) {
+  const out = [];
+  for (let k = 0; k < n; k++) out.push(await fn(k));
+  return out;
 }
 
 // ---- running and recording ----------------------------------------------------------------------
@@ -288,11 +295,11 @@ async function gcWithOrphans(ctx, store) {
 }
 
 async function resume(ctx) {
-  const { log: logInput, append, alone } = ctx.inputs;
+  const { log: logInput, appends, alones } = ctx.inputs;
   const logFile = path.join(ctx.outDir, 'growing.ndjson');
   const store = path.join(ctx.outDir, 'log-store');
   fs.copyFileSync(logInput.file, logFile);
-  const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(bytes < 10 * 2 ** 20 ? 1 : 0)} MB`;
+  const mb = (bytes) => `${(bytes / 1e6).toLocaleString('en', { maximumFractionDigits: bytes < 1e8 ? 1 : 0 })} MB`;
   const first = await bwrite(['import', logFile, '--store', store, '--json', '-q']);
   if (summaryOf(first).written !== logInput.items) throw new Error('log import: not every line written');
   addRow(ctx, 'logImport', `import a ${mb(logInput.bytes)} log into an empty store`, [first], { items: logInput.items, detail: 'sorted keys' });
@@ -305,12 +312,19 @@ async function resume(ctx) {
   });
   addRow(ctx, 'resumeOneLine', `--resume of the ${mb(logInput.bytes)} log, 1 line appended`, oneLine);
 
-  fs.appendFileSync(logFile, fs.readFileSync(append.file));
-  const appended = await bwrite(['import', '--resume', logFile, '--store', store, '--json', '-q']);
-  if (summaryOf(appended).written !== append.items) throw new Error(`--resume after ${mb(append.bytes)} appended: ${appended.stdout.trim()}`);
-  addRow(ctx, 'resumeAppended', `--resume of the log, ${mb(append.bytes)} appended`, [appended], { items: append.items });
-
-  const alonerun = await bwrite(['import', alone.file, '--store', store, '--json', '-q']);
-  if (summaryOf(alonerun).written !== alone.items) throw new Error('importing the appended size alone: not every line written');
-  addRow(ctx, 'appendedAlone', `import ${mb(alone.bytes)} alone into the same store`, [alonerun], { items: alone.items });
+  // Alternately: append a set and --resume, import another set of the same size alone.
+  const appended = [];
+  const alonely = [];
+  for (let k = 0; k < appends.length; k++) {
+    fs.appendFileSync(logFile, fs.readFileSync(appends[k].file));
+    const resumed = await bwrite(['import', '--resume', logFile, '--store', store, '--json', '-q']);
+    if (summaryOf(resumed).written !== appends[k].items) throw new Error(`--resume after ${mb(appends[k].bytes)} appended: ${resumed.stdout.trim()}`);
+    appended.push(resumed);
+    const alone = await bwrite(['import', alones[k].file, '--store', store, '--json', '-q']);
+    if (summaryOf(alone).written !== alones[k].items) throw new Error('importing the appended size alone: not every line written');
+    alonely.push(alone);
+  }
+  const size = mb(appends[0].bytes);
+  addRow(ctx, 'resumeAppended', `--resume of the log, ${size} appended`, appended, { items: appends[0].items });
+  addRow(ctx, 'appendedAlone', `import ${size} alone into the same store`, alonely, { items: alones[0].items, detail: 'alternating with the row above' });
 }

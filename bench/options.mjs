@@ -19,7 +19,7 @@ export const PROFILES = {
     bigRecords: 0,
     failingRecords: 20_000,
     startupItems: 0,
-    growth: { small: 100_000, large: 1_000_000, batch: 50_000, gets: 100, statsSamples: 1, logRecords: 250_000, appendRecords: 5_000 },
+    growth: { small: 100_000, large: 1_000_000, batch: 50_000, gets: 100, statsSamples: 1, logRecords: 250_000, appendRecords: 5_000, resumeSamples: 2 },
   },
   full: {
     records: 100_000,
@@ -39,8 +39,8 @@ export const PROFILES = {
     bigRecords: 2_000_000,
     failingRecords: 1_000_000,
     startupItems: 1_000_000,
-    // Issue 15: a 1 GB log (5M × 200 B) with 10 MB (50k lines) appended.
-    growth: { small: 1_000_000, large: 10_000_000, batch: 100_000, gets: 1_000, statsSamples: 3, logRecords: 5_000_000, appendRecords: 50_000 },
+    // Issue 15: a 1 GB log (5M lines of 201 B) with 10 MB (50k lines) appended, 3 times.
+    growth: { small: 1_000_000, large: 10_000_000, batch: 100_000, gets: 1_000, statsSamples: 3, logRecords: 5_000_000, appendRecords: 50_000, resumeSamples: 3 },
   },
 };
 
