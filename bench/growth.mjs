@@ -20,6 +20,20 @@ export const EMPTY_PREFIX = '/';
 const log = (text) => process.stderr.write(`  ${text}\n`);
 const count = (n) => n.toLocaleString('en');
 
+/**
+ * What every measurement shares.
+ * @typedef {object} GrowthRun
+ * @property {object} sizes `profile.growth`: small, large, batch, gets, statsSamples, logRecords, appendRecords, resumeSamples
+ * @property {string} outDir where this run's copies, stores and scratch files go
+ * @property {object[]} rows the growth table, in the order measured
+ * @property {object[]} copies each store copy's size and copy/sync time
+ * @property {object} small the cached small store (`ensureStore`)
+ * @property {object} large the cached large store
+ * @property {object} inputs the cached NDJSON inputs (`ensureInputs`)
+ * @property {number} serial how many one-off records have been made (their keys never repeat)
+ * @property {number} storeItems items in the large store's copy now
+ */
+
 /** Everything the growth phase measures; `profile.growth` gives the sizes. */
 export async function runGrowth(sizes, { dataDir, outDir, commit }) {
   fs.mkdirSync(dataDir, { recursive: true });
@@ -29,10 +43,10 @@ export async function runGrowth(sizes, { dataDir, outDir, commit }) {
   const small = await ensureStore(dataDir, sizes.small, commit);
   const large = await ensureStore(dataDir, sizes.large, commit);
   const inputs = await ensureInputs(dataDir, sizes);
-  const ctx = { sizes, outDir, rows: [], copies: [], small, large, inputs, serial: 0 };
+  /** @type {GrowthRun} */
+  const ctx = { sizes, outDir, rows: [], copies: [], small, large, inputs, serial: 0, storeItems: sizes.large };
 
   const largeCopy = await copyStore(ctx, large, 'large');
-  ctx.storeItems = sizes.large;
   await warmUp(ctx, largeCopy);
   const version = await getAndVersion(ctx, largeCopy);
   await readsAndChecks(ctx, largeCopy);
