@@ -16,16 +16,19 @@ export function hasGnuTime() {
 
 /**
  * `{ wallMs, rssMb, cpuMs, stdout, stderr }`; throws with the process's stderr when it exits with
- * another code than `options.exitCode` (default 0).
+ * another code than `options.exitCode` (default 0). `options.stdoutFile`: standard output goes to
+ * that file instead of into memory (for commands that print gigabytes).
  */
 export async function measure(cmd, args, options = {}) {
   const timeFile = path.join(os.tmpdir(), `bwrite-bench-${process.pid}-${++counter}.time`);
   const [file, argv] = hasGnuTime() ? [TIME, ['-f', '%M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  const out = options.stdoutFile ? fs.openSync(options.stdoutFile, 'w') : 'pipe';
   const start = performance.now();
-  const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') fs.closeSync(out);
   const stdout = [];
   const stderr = [];
-  child.stdout.on('data', (chunk) => stdout.push(chunk));
+  child.stdout?.on('data', (chunk) => stdout.push(chunk));
   child.stderr.on('data', (chunk) => stderr.push(chunk));
   const code = await new Promise((resolve, reject) => {
     child.on('error', reject);

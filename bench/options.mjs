@@ -19,6 +19,7 @@ export const PROFILES = {
     bigRecords: 0,
     failingRecords: 20_000,
     startupItems: 0,
+    growth: { small: 100_000, large: 1_000_000, batch: 50_000, gets: 100, statsSamples: 1, logRecords: 250_000, appendRecords: 5_000, resumeSamples: 2 },
   },
   full: {
     records: 100_000,
@@ -38,14 +39,17 @@ export const PROFILES = {
     bigRecords: 2_000_000,
     failingRecords: 1_000_000,
     startupItems: 1_000_000,
+    // Issue 15: a 1 GB log (5M lines of 201 B) with 10 MB (50k lines) appended, 3 times.
+    growth: { small: 1_000_000, large: 10_000_000, batch: 100_000, gets: 1_000, statsSamples: 3, logRecords: 5_000_000, appendRecords: 50_000, resumeSamples: 3 },
   },
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--sweep-rounds N] [--only NAME,...]
-                        [--no-sweep] [--no-startup] [--no-rss]`;
+                        [--no-sweep] [--no-startup] [--no-rss] [--no-growth]
+  --only growth: the growth phase alone (issue 15)`;
 
 export function parseOptions(argv) {
-  const flags = { quick: false, rounds: null, sweepRounds: null, only: null, sweep: true, startup: true, rss: true };
+  const flags = { quick: false, rounds: null, sweepRounds: null, only: null, sweep: true, startup: true, rss: true, growth: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') flags.quick = true;
@@ -55,6 +59,7 @@ export function parseOptions(argv) {
     else if (arg === '--no-sweep') flags.sweep = false;
     else if (arg === '--no-startup') flags.startup = false;
     else if (arg === '--no-rss') flags.rss = false;
+    else if (arg === '--no-growth') flags.growth = false;
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);

@@ -23,7 +23,9 @@ function targetTable(ratios, checks) {
   const rows = ratios.map((t) => [t.name, t.ratio === null ? '–' : `${t.ratio.toFixed(2)} ×`, `≥ ${t.min} ×`, t.verdict]);
   for (const c of checks) {
     const value =
-      c.medianMs !== undefined
+      c.display !== undefined
+        ? c.display
+        : c.medianMs !== undefined
         ? `${c.medianMs.toFixed(0)} ms`
         : c.value === null
           ? '–'
@@ -61,6 +63,20 @@ function sweepTables(points) {
   return parts.join('\n');
 }
 
+function growthTables(growth) {
+  const builds = growth.builds.map((b) => `${b.items.toLocaleString('en')} items: ${b.reused ? `cached, built ${b.builtAt} in` : 'built in'} ${(b.buildMs / 1000).toFixed(1)} s${b.commit ? ` (commit ${b.commit})` : ''}`);
+  const copies = growth.copies.map((c) => `${c.items.toLocaleString('en')}: ${(c.copyMs / 1000).toFixed(1)} s + sync ${(c.syncMs / 1000).toFixed(1)} s`);
+  return [
+    table(
+      ['measurement', 'samples', 'median ms', 'min–max ms', 'items/s', 'peak RSS MB', 'CPU ms', 'detail'],
+      growth.rows.map((r) => [r.name, String(r.samples), int(r.wallMs), r.samples > 1 ? `${int(r.minMs)}–${int(r.maxMs)}` : '', int(r.itemsPerSecond), fixed(0)(r.peakRssMb), int(r.cpuMs), r.detail]),
+    ),
+    `Stores (random UUID keys, 200 B values, imported in key order; cached in bench/.data/growth/): ${builds.join('; ')}. ` +
+      `Copies measured on (cp --reflink=auto -r): ${copies.join('; ')}. Phase: ${(growth.durationS / 60).toFixed(1)} min. ` +
+      'Each row is start to exit of one process (median of its samples); items/s over that wall time; peak RSS the worst sample.',
+  ].join('\n\n');
+}
+
 function startupTable(startup) {
   return table(['command', 'median ms', 'mean ms', 'max ms', 'timed with'], startup.map((s) => [s.name, fixed(0)(s.medianMs), fixed(0)(s.meanMs), fixed(0)(s.maxMs), s.tool]));
 }
@@ -93,6 +109,7 @@ export function renderMarkdown(results) {
       'CPU ms: user + system time of every thread (GNU time), median of the rounds: above the wall time, the process used more than one core; well below it, it waited (on the disk, for one). ' +
       'Spread: (slowest − fastest) / median wall time.',
   ];
+  if (results.main.length === 0) sections.splice(2, 3); // --only growth
   if (results.failing?.length) {
     sections.push(
       `## Memory when every record fails (${results.failing[0].items.toLocaleString('en')} × 1 KB records)`,
@@ -100,7 +117,8 @@ export function renderMarkdown(results) {
       `The same lines, imported with \`--key id\` (every record stored) and with \`--key absent\`, a field none of them has (every record fails \`E_KEY_MISSING\` and goes to the failures file), in ${results.rounds} interleaved rounds; peak RSS is the worst round.`,
     );
   }
-  sections.push('## Targets (issues 4 and 14)', targetTable(results.ratios, results.checks));
+  if (results.growth) sections.push(`## Growth (issue 15: ${results.growth.sizes.small.toLocaleString('en')} and ${results.growth.sizes.large.toLocaleString('en')} items)`, growthTables(results.growth));
+  sections.push('## Targets (issues 4, 14 and 15)', targetTable(results.ratios, results.checks));
   if (results.sweep) sections.push(`## Sweep (${results.sweepDataset.items.toLocaleString('en')} × 1 KB records, ${results.sweepRounds} round(s))`, sweepTables(results.sweep));
   if (results.startup) sections.push('## Start-up', startupTable(results.startup));
   if (results.notes.length) sections.push('## Notes', results.notes.map((n) => `- ${n}`).join('\n'));

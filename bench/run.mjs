@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ALL_FAILING, ALL_STORED, mainConfigs } from './configs.mjs';
 import { ensureDatasets } from './data.mjs';
+import { runGrowth } from './growth.mjs';
 import { describeMachine } from './machine.mjs';
 import { hasGnuTime } from './measure.mjs';
 import { runBigInput, runFailingInput } from './memory.mjs';
@@ -14,11 +15,15 @@ import { loadNote, writeResults } from './report.mjs';
 import { removeLeftovers, removeStores, removeStoresInBackground, runRounds } from './rounds.mjs';
 import { runStartup } from './startup.mjs';
 import { runSweep } from './sweep.mjs';
-import { checkFailingMemory, checkMemory, checkRatios, checkStartup } from './targets.mjs';
+import { checkFailingMemory, checkGrowth, checkMemory, checkRatios, checkStartup } from './targets.mjs';
 import { BENCH_DIR, BWRITE, ROOT, useBuildSnapshot, which } from './tools.mjs';
 
 const options = parseOptions(process.argv.slice(2));
 const { profile } = options;
+// `--only growth` runs the growth phase alone; `--only` naming only other rows leaves it out.
+const GROWTH = 'growth';
+const growthOnly = options.only !== null && options.only.every((name) => name === GROWTH) && options.only.length > 0;
+const withGrowth = options.growth && (options.only === null || options.only.includes(GROWTH));
 const dataDir = path.join(BENCH_DIR, '.data');
 const outDir = path.join(BENCH_DIR, '.out');
 const storesDir = path.join(outDir, 'stores');
@@ -34,16 +39,19 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
 useBuildSnapshot(path.join(outDir, 'build'));
 const machine = describeMachine(outDir);
 step(`bwrite bench, ${options.mode} mode (commit ${machine.commit ?? '?'}${machine.uncommittedChanges ? ' + changes' : ''}): data`);
-const sets = await ensureDatasets(dataDir, profile);
+const sets = growthOnly ? {} : await ensureDatasets(dataDir, profile);
 const notes = [];
 if (!hasGnuTime()) notes.push('/usr/bin/time (GNU time) is missing: peak RSS and CPU time are not measured.');
 
 removeLeftovers(storesDir); // an interrupted run's, or the last run's background removal
-step('main table');
-const { configs, notes: configNotes } = mainConfigs(sets, { sqliteUtils: which('sqlite-utils') }, { targetsOnly: profile.targetsOnly });
-notes.push(...configNotes);
-const selected = options.only ? configs.filter((c) => options.only.includes(c.name)) : configs;
-const main = await runRounds(selected, { rounds: profile.rounds, outDir: path.join(storesDir, 'main'), label: 'main' });
+let main = [];
+if (!growthOnly) {
+  step('main table');
+  const { configs, notes: configNotes } = mainConfigs(sets, { sqliteUtils: which('sqlite-utils') }, { targetsOnly: profile.targetsOnly });
+  notes.push(...configNotes);
+  const selected = options.only ? configs.filter((c) => options.only.includes(c.name)) : configs;
+  main = await runRounds(selected, { rounds: profile.rounds, outDir: path.join(storesDir, 'main'), label: 'main' });
+}
 
 // The phases that follow write few files: the window after removing the main stores passes there.
 let big = null;
@@ -53,7 +61,7 @@ if (options.rss && sets.big && base) {
   step('memory on a large input');
   big = await runBigInput(sets.big, base, storesDir);
   removeStores(storesDir, { fewFiles: true });
-} else notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
+} else if (!growthOnly) notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
 
 // --only names main-table rows, and these two as well. Their stores hold a few files each.
 let failing = null;
@@ -66,17 +74,23 @@ if (options.rss && sets.failing && (!failingOnly || failingOnly.length > 0)) {
 }
 
 let startup = null;
-if (options.startup && sets.small) {
+if (options.startup && sets.small && !growthOnly) {
   removeStores(storesDir);
   step('start-up');
   startup = await runStartup(sets.small, storesDir);
   removeStores(storesDir, { fewFiles: true });
-} else notes.push('Start-up on a 1M-item store is measured in full mode only.');
+} else if (!growthOnly) notes.push('Start-up on a 1M-item store is measured in full mode only.');
 
 let sweep = null;
-if (options.sweep) {
+if (options.sweep && !growthOnly) {
   step('sweep');
   sweep = await runSweep(sets.sweep, profile, path.join(storesDir, 'sweep'));
+}
+
+let growth = null;
+if (withGrowth) {
+  step('growth');
+  growth = await runGrowth(profile.growth, { dataDir: path.join(dataDir, 'growth'), outDir: path.join(storesDir, 'growth'), commit: machine.commit });
 }
 
 removeStoresInBackground(storesDir);
@@ -91,10 +105,11 @@ const results = {
   sweepRounds: profile.sweepRounds,
   profile,
   datasets: Object.fromEntries(Object.entries(sets).map(([k, d]) => [k, { file: path.relative(ROOT, d.file), items: d.items, valueBytes: d.valueBytes }])),
-  sweepDataset: { items: sets.sweep.items },
+  sweepDataset: sets.sweep ? { items: sets.sweep.items } : null,
   main,
-  ratios: checkRatios(main),
-  checks: [...checkMemory(main, big), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : [])],
+  ratios: main.length ? checkRatios(main) : [],
+  checks: [...checkMemory(main, big), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : []), ...(growth ? checkGrowth(growth) : [])],
+  growth,
   big,
   failing,
   sweep,

@@ -63,3 +63,51 @@ export function checkFailingMemory(rows) {
 export function checkStartup(startup) {
   return startup.map((entry) => ({ ...entry, limit: `< ${STARTUP_LIMIT_MS} ms`, verdict: entry.medianMs < STARTUP_LIMIT_MS ? 'PASS' : 'FAIL' }));
 }
+
+// Issue 15: costs that stay flat as the store grows. Each a ratio or a limit on rows of the growth
+// phase (growth.mjs), measured in the same run.
+export const GROWTH_MIN_RATIO = 0.7;
+export const GROWTH_STATS_LIMIT_MS = 300;
+export const GROWTH_RESUME_EXTRA_MS = 300;
+export const GROWTH_RESUME_RATIO = 1.2;
+export const GROWTH_SCAN_MIN_ITEMS_PER_S = 150_000;
+export const GROWTH_GET_RATIO = 1.3;
+
+/** PASS / FAIL for each of issue 15's targets, from the growth phase's rows. */
+export function checkGrowth(growth) {
+  const row = new Map(growth.rows.map((r) => [r.id, r]));
+  const large = growth.sizes.large.toLocaleString('en');
+  const checks = [];
+  const add = (name, value, display, limit, pass) => checks.push({ name, value, display, limit, verdict: value === null ? 'SKIP' : pass ? 'PASS' : 'FAIL' });
+  const ratio = (top, bottom, unit = 'itemsPerSecond') => (row.get(top) && row.get(bottom) ? row.get(top)[unit] / row.get(bottom)[unit] : null);
+  const ms = (n) => `${Math.round(n).toLocaleString('en')} ms`;
+  const rate = (id) => `${Math.round(row.get(id).itemsPerSecond).toLocaleString('en')} items/s`;
+
+  for (const [id, what] of [['intoLarge', 'new keys'], ['replaceLarge', 'replacements']]) {
+    const r = ratio(id, 'intoEmpty');
+    add(`${what} into ${large} / into an empty store (items/s)`, r, r === null ? '–' : `${r.toFixed(2)} × (${rate(id)} vs ${rate('intoEmpty')})`, `≥ ${GROWTH_MIN_RATIO} ×`, r >= GROWTH_MIN_RATIO);
+  }
+  for (const id of ['stats', 'stats--json', 'stats--prometheus']) {
+    const r = row.get(id);
+    add(`${id.replace('--', ' --')} right after a one-record import (${large})`, r?.wallMs ?? null, r ? ms(r.wallMs) : '–', `< ${GROWTH_STATS_LIMIT_MS} ms`, r?.wallMs < GROWTH_STATS_LIMIT_MS);
+  }
+  const version = row.get('version');
+  const one = row.get('resumeOneLine');
+  const extra = one && version ? one.wallMs - version.wallMs : null;
+  add('--resume, 1 line appended to the log, minus --version', extra, extra === null ? '–' : `${ms(extra)} (${ms(one.wallMs)} vs ${ms(version.wallMs)})`, `< ${GROWTH_RESUME_EXTRA_MS} ms`, extra < GROWTH_RESUME_EXTRA_MS);
+  const resumeRatio = ratio('resumeAppended', 'appendedAlone', 'wallMs');
+  add('--resume, appended / the same size imported alone (time)', resumeRatio, resumeRatio === null ? '–' : `${resumeRatio.toFixed(2)} × (${ms(row.get('resumeAppended').wallMs)} vs ${ms(row.get('appendedAlone').wallMs)})`, `≤ ${GROWTH_RESUME_RATIO} ×`, resumeRatio <= GROWTH_RESUME_RATIO);
+  for (const id of ['export', 'exportPrefix', 'exportNone', 'verify', 'verifyDeep', 'gc', 'gcOrphans']) {
+    const r = row.get(id);
+    if (!r) continue;
+    add(`peak RSS ${r.name}`, r.peakRssMb, r.peakRssMb === null ? '–' : `${r.peakRssMb.toFixed(0)} MB`, `≤ ${RSS_LIMIT_MB} MB`, r.peakRssMb <= RSS_LIMIT_MB);
+  }
+  for (const id of ['export', 'verify', 'gc']) {
+    const r = row.get(id);
+    if (!r) continue;
+    add(`${r.name} items/s`, r.itemsPerSecond, rate(id), `≥ ${GROWTH_SCAN_MIN_ITEMS_PER_S.toLocaleString('en')}`, r.itemsPerSecond >= GROWTH_SCAN_MIN_ITEMS_PER_S);
+  }
+  const get = ratio('get', 'version', 'wallMs');
+  add(`get / --version, per process (${large})`, get, get === null ? '–' : `${get.toFixed(2)} × (${ms(row.get('get').wallMs)} vs ${ms(version.wallMs)})`, `≤ ${GROWTH_GET_RATIO} ×`, get <= GROWTH_GET_RATIO);
+  return checks;
+}
