@@ -63,7 +63,8 @@ export function statOf(file: string): fs.Stats | null {
   }
 }
 
-// Compared by code unit, not localeCompare: the order SQLite's BINARY collation gives hex digests.
+// The merge relies on this order, so it is not left to libuv (whose scandir sorts today): by code
+// unit, not localeCompare, the order SQLite's BINARY collation gives hex digests.
 function sortedEntries(dir: string): fs.Dirent[] {
   return readDir(dir).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
