@@ -1,22 +1,34 @@
 import type { DigestRow } from './index-db.js';
 import { isDigest } from './layout.js';
-import type { BlobName, StrayEntry } from './scan.js';
+import { listBlobFiles, type BlobName, type StrayEntry } from './scan.js';
+import type { Store } from './store.js';
 
-/** What a walk of the items and blob files in digest order reports, in that order. */
+/** What a walk of the items and blob files reports. */
 export interface DigestVisitor {
   /** Every item; `file`, for an item that keeps its value in a blob file, is that file, or null when there is none. */
   item(row: DigestRow, file: BlobName | null): void;
-  /** Every blob file, after the items of its digest; `referenced`: one of them keeps its value in it. */
+  /** Every blob file, after the items that keep their values in it; `referenced`: there are such items. */
   blob(file: BlobName, referenced: boolean): void;
   /** Whatever is under blobs/ and is not a blob file. */
   stray(entry: StrayEntry): void;
 }
 
 /**
- * A merge join of the items sorted by digest with the blob files listed in the same order: both
- * are read once, side by side, so finding a missing or unreferenced blob needs neither a set of
- * every digest nor an `lstat` per item. Only items whose values are in blob files move the walk
- * along the files (an item with a malformed digest names no file and leaves it where it is).
+ * Every item and every blob file, for gc and verify, in one read of each: the items whose values
+ * are in blob files, sorted by digest, merged with the files listed in the same order; then the
+ * items whose values are inline, in table order (they name no file, and sorting them would only
+ * cost time). Memory holds one row and one fan-out directory's names, whatever the store's size.
+ */
+export function walkItemsAndBlobs(store: Store, visitor: DigestVisitor): void {
+  mergeByDigest(store.index.iterateBlobRowsByDigest(), listBlobFiles(store.layout), visitor);
+  for (const row of store.index.iterateInlineRows()) visitor.item(row, null);
+}
+
+/**
+ * A merge join of items sorted by digest with the blob files listed in the same order: both are
+ * read once, side by side, so finding a missing or unreferenced blob needs neither a set of every
+ * digest nor an `lstat` per item. An item with a malformed digest names no file and leaves the
+ * walk where it is.
  */
 export function mergeByDigest(rows: Iterable<DigestRow>, files: Iterator<BlobName | StrayEntry>, visitor: DigestVisitor): void {
   const walk = new DigestWalk(files, visitor);
@@ -26,7 +38,7 @@ export function mergeByDigest(rows: Iterable<DigestRow>, files: Iterator<BlobNam
 
 class DigestWalk {
   private next: BlobName | null;
-  /** The digest of the blob-keeping items being read, and the file that has it. */
+  /** The digest of the items being read, and the file that has it. */
   private digest: string | null = null;
   private file: BlobName | null = null;
 
@@ -38,11 +50,13 @@ class DigestWalk {
   }
 
   item(row: DigestRow): void {
-    if (row.inlineSize !== null || (row.sha256 !== this.digest && !isDigest(row.sha256))) {
-      this.visitor.item(row, null);
-      return;
+    if (row.sha256 !== this.digest) {
+      if (!isDigest(row.sha256)) {
+        this.visitor.item(row, null);
+        return;
+      }
+      this.moveTo(row.sha256);
     }
-    if (row.sha256 !== this.digest) this.moveTo(row.sha256);
     this.visitor.item(row, this.file);
   }
 

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { mergeByDigest, type DigestVisitor } from './digest-merge.js';
+import { walkItemsAndBlobs, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow } from './index-db.js';
-import { ItemCensus, typesOff } from './item-census.js';
-import { listBlobFiles, scanTemp, statOf, type BlobName } from './scan.js';
+import { scanTemp, statOf, type BlobName } from './scan.js';
 import { isSetAside, restoreSetAside, setAsidePath } from './set-aside.js';
 import type { Store } from './store.js';
-import { repairTypeTotals, runningTypeTotals } from './totals.js';
+import { repairTypeTotals, runningTypeTotals, TotalsTally } from './totals.js';
+import { typesOff } from './totals-check.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -30,7 +30,7 @@ const CLOCK_SLACK_MS = 50;
  * started): such a run writes or refreshes every blob it will refer to after that time (rule 3
  * in store.ts). Re-checks each blob after moving it aside, so a blob rewritten or refreshed
  * meanwhile is put back. Also repairs the running totals if `verify` would find them wrong.
- * Items and blob files are read once, in digest order (`mergeByDigest`): memory does not grow
+ * Items and blob files are read once, side by side (`walkItemsAndBlobs`): memory does not grow
  * with the store.
  */
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
@@ -41,11 +41,10 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   const cutoff = Math.min(now, ...store.runs.protectedSince(now)) - CLOCK_SLACK_MS;
   const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
   const sweep = new BlobSweep(store, cutoff, report);
-  // One read transaction: the running totals compared, and the generation the count of values
-  // is kept with, are of the items read.
-  const { running, generation } = store.index.db.transaction(() => {
-    mergeByDigest(store.index.iterateByDigest(), listBlobFiles(store.layout), sweep);
-    return { running: runningTypeTotals(store.index.db), generation: store.index.generation() };
+  // One read transaction: the running totals compared are of the items read.
+  const running = store.index.db.transaction(() => {
+    walkItemsAndBlobs(store, sweep);
+    return runningTypeTotals(store.index.db);
   })();
   for (const file of scanTemp(store.layout)) {
     // A blob another gc, running now, is re-checking: never a temporary file to remove.
@@ -54,15 +53,14 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
     report.removedTempFiles++;
     report.freedBytes += file.size;
   }
-  const count = sweep.census.valueCount(generation);
-  if (count) store.index.keepValueCount(count);
-  if (!dryRun && typesOff(sweep.census.tally.types, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
+  // Counted again (under the write lock) only where the items read disagree with the totals.
+  if (!dryRun && typesOff(sweep.counted.types, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
   return report;
 }
 
-/** gc's part of the walk in digest order: counts every item, removes each unreferenced blob old enough. */
+/** gc's part of the walk: counts every item by type, removes each unreferenced blob old enough. */
 class BlobSweep implements DigestVisitor {
-  readonly census = new ItemCensus();
+  readonly counted = new TotalsTally();
 
   constructor(
     private readonly store: Store,
@@ -71,7 +69,7 @@ class BlobSweep implements DigestVisitor {
   ) {}
 
   item(row: DigestRow): void {
-    this.census.add(row);
+    this.counted.add({ size: row.size, type: row.type, inline: row.inlineSize !== null });
   }
 
   blob(file: BlobName, referenced: boolean): void {

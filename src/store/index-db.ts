@@ -267,27 +267,28 @@ export class IndexDb {
   }
 
   /**
-   * Every item ordered by digest, for a merge with the blob files listed in the same order. There
-   * is no index on sha256 (it would slow every insert): SQLite sorts, holding at most its cache
-   * size in memory and the rest in temporary files (SQLITE_TMPDIR), so memory stays flat however
-   * many items there are. Rows carry no key, to keep what is sorted small: `keyOfRow` finds it.
+   * The items whose values are in blob files, ordered by digest, for a merge with the blob files
+   * listed in the same order. There is no index on sha256 (it would slow every insert): SQLite
+   * sorts, holding at most its cache size in memory and the rest in temporary files
+   * (SQLITE_TMPDIR), so memory stays flat however many items there are. Rows carry no key, to keep
+   * what is sorted small: `keyOfRow` finds it.
    */
-  iterateByDigest(): IterableIterator<DigestRow> {
-    return this.db.prepare(`SELECT sha256, size, type, length(inline) AS inlineSize, rowid AS rowid FROM items ORDER BY sha256`).iterate() as IterableIterator<DigestRow>;
+  iterateBlobRowsByDigest(): IterableIterator<DigestRow> {
+    return this.db.prepare(`SELECT sha256, size, type, NULL AS inlineSize, rowid AS rowid FROM items WHERE inline IS NULL ORDER BY sha256`).iterate() as IterableIterator<DigestRow>;
   }
 
-  /** Items whose values are kept in the index, in no particular order (`verify --deep` hashes them). */
+  /** The items whose values are kept in the index, in table order, without their bytes. */
+  iterateInlineRows(): IterableIterator<DigestRow> {
+    return this.db.prepare(`SELECT sha256, size, type, length(inline) AS inlineSize, rowid AS rowid FROM items WHERE inline IS NOT NULL`).iterate() as IterableIterator<DigestRow>;
+  }
+
+  /** Items whose values are kept in the index, with their bytes, in table order (`verify --deep` hashes them). */
   iterateInline(): IterableIterator<ItemEntry> {
     return this.db.prepare(`SELECT key, sha256, size, type, inline FROM items WHERE inline IS NOT NULL`).iterate() as IterableIterator<ItemEntry>;
   }
 
   keyOfRow(rowid: number): string | null {
     return (this.db.prepare(`SELECT key FROM items WHERE rowid = ?`).pluck().get(rowid) as string | undefined) ?? null;
-  }
-
-  /** Advanced by every batch that changes the items: what a count of distinct values is kept with. */
-  generation(): number {
-    return this.db.prepare(`SELECT value FROM generation WHERE id = 1`).pluck().get() as number;
   }
 
   getWatermark(name: string): SavedWatermark | undefined {

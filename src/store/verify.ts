@@ -1,13 +1,13 @@
 import type fs from 'node:fs';
 import { sha256Hex } from '../sha256.js';
-import { mergeByDigest, type DigestVisitor } from './digest-merge.js';
+import { walkItemsAndBlobs, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow, IndexDb, ItemEntry } from './index-db.js';
-import { ItemCensus, typesOff } from './item-census.js';
 import { blobPath, isDigest } from './layout.js';
-import { listBlobFiles, scanTemp, statOf, type BlobName, type StrayEntry } from './scan.js';
+import { scanTemp, statOf, type BlobName, type StrayEntry } from './scan.js';
 import { setAsideDigests } from './set-aside.js';
 import type { Store } from './store.js';
-import { runningTypeTotals, type TypeCounts } from './totals.js';
+import { runningTypeTotals, TotalsTally, type TypeCounts } from './totals.js';
+import { typesOff } from './totals-check.js';
 
 export interface VerifyProblem {
   kind: 'missing' | 'size' | 'hash' | 'bad-digest' | 'stray' | 'corrupt-blob' | 'totals';
@@ -36,28 +36,26 @@ export const LISTED_PROBLEMS = 1000;
 /**
  * Checks that every index row's value is there with its recorded size (deep: and its SHA-256),
  * and counts what nothing refers to. Orphans and temporary files are what a killed run may
- * leave; they are counted, not problems. Items and blob files are read once, in digest order
- * (`mergeByDigest`): memory does not grow with the store.
+ * leave; they are counted, not problems. Items and blob files are read once, side by side
+ * (`walkItemsAndBlobs`): memory does not grow with the store.
  */
 export function verifyStore(store: Store, options: { deep?: boolean } = {}): VerifyReport {
   const check = new StoreCheck(store, Boolean(options.deep));
-  // One read transaction: the running totals compared, the keys of the rows found wrong and the
-  // generation a count of values is kept with are all of the items read.
-  const { running, generation } = store.index.db.transaction(() => {
-    mergeByDigest(store.index.iterateByDigest(), listBlobFiles(store.layout), check);
+  // One read transaction: the running totals compared and the keys of the rows found wrong are
+  // of the items read.
+  const running = store.index.db.transaction(() => {
+    walkItemsAndBlobs(store, check);
     if (check.deep) check.hashInline(store.index.iterateInline());
     check.problems.findKeys(store.index);
-    return { running: runningTypeTotals(store.index.db), generation: store.index.generation() };
+    return runningTypeTotals(store.index.db);
   })();
-  const count = check.census.valueCount(generation);
-  if (count) store.index.keepValueCount(count);
   const { items, files } = check.problems.listed();
-  const problems = [...items, ...totalsProblems(check.census.tally.types, running), ...files];
+  const problems = [...items, ...totalsProblems(check.counted.types, running), ...files];
   const moreProblems = check.problems.found - items.length - files.length;
   return {
     ok: problems.length + moreProblems === 0,
     deep: check.deep,
-    items: check.census.items,
+    items: check.items,
     blobs: check.blobs,
     orphanBlobs: check.orphanBlobs,
     orphanBytes: check.orphanBytes,
@@ -67,10 +65,11 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
   };
 }
 
-/** The checks of one verify, made as the walk in digest order reaches each item and file. */
+/** The checks of one verify, made as the walk reaches each item and file. */
 class StoreCheck implements DigestVisitor {
-  readonly census = new ItemCensus();
+  readonly counted = new TotalsTally();
   readonly problems = new ProblemList();
+  items = 0;
   blobs = 0;
   orphanBlobs = 0;
   orphanBytes = 0;
@@ -86,7 +85,8 @@ class StoreCheck implements DigestVisitor {
   }
 
   item(row: DigestRow, file: BlobName | null): void {
-    this.census.add(row);
+    this.items++;
+    this.counted.add({ size: row.size, type: row.type, inline: row.inlineSize !== null });
     // A listed file has a digest for a name: no need to check the item's again.
     if (file === null && !isDigest(row.sha256)) {
       this.problems.addItem('bad-digest', row.rowid, null, 'recorded digest is not a SHA-256 hex string');
