@@ -57,7 +57,8 @@ export function scanTemp(layout: StoreLayout): TempFile[] {
 /** The file's `lstat`, or null when it is gone (another process removed it meanwhile). */
 export function statOf(file: string): fs.Stats | null {
   try {
-    return fs.lstatSync(file);
+    // Without an exception for a missing file: a store that lost its blobs has one per item.
+    return fs.lstatSync(file, { throwIfNoEntry: false }) ?? null;
   } catch {
     return null;
   }

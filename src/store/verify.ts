@@ -1,7 +1,8 @@
 import type fs from 'node:fs';
+import path from 'node:path';
 import { sha256Hex } from '../sha256.js';
 import { walkItemsAndBlobs, type DigestVisitor } from './digest-merge.js';
-import type { DigestRow, IndexDb, ItemEntry } from './index-db.js';
+import type { DigestRow, ItemEntry } from './index-db.js';
 import { blobPath, isDigest } from './layout.js';
 import { scanTemp, statOf, type BlobName, type StrayEntry } from './scan.js';
 import { setAsideDigests } from './set-aside.js';
@@ -46,7 +47,7 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
   const running = store.index.db.transaction(() => {
     walkItemsAndBlobs(store, check);
     if (check.deep) check.hashInline(store.index.iterateInline());
-    check.problems.findKeys(store.index);
+    check.problems.findKeys(store);
     return runningTypeTotals(store.index.db);
   })();
   const { items, files } = check.problems.listed();
@@ -74,6 +75,8 @@ class StoreCheck implements DigestVisitor {
   orphanBlobs = 0;
   orphanBytes = 0;
   private readonly setAside: Set<string>;
+  /** Names of what is under blobs/ and is not a blob file, met so far: where a missing blob may have a link in its place. */
+  private readonly strayNames = new Set<string>();
   /** The `lstat` of the last digest's blob file: one per file, however many items share it. */
   private statted: { digest: string; stat: fs.Stats | null } | null = null;
 
@@ -96,14 +99,22 @@ class StoreCheck implements DigestVisitor {
       if (row.inlineSize !== row.size) this.problems.addItem('size', row.rowid, null, `inline value is ${row.inlineSize} bytes, recorded ${row.size}`);
       return;
     }
-    // Not listed as a blob file (`file` null): gone, or something else (a link) is in its place.
-    const where = file?.path ?? blobPath(this.store.layout, row.sha256);
-    const stat = this.statOf(row.sha256, where);
+    const stat = file ? this.statOf(file.digest, file.path) : this.unlistedStat(row.sha256);
     if (!stat) {
       const hint = this.setAside.has(row.sha256) ? ` (an interrupted gc left it in tmp/: 'bwrite gc' puts it back)` : '';
-      this.problems.addItem('missing', row.rowid, where, `blob ${row.sha256} is missing${hint}`);
-    } else if (!stat.isFile()) this.problems.addItem('missing', row.rowid, where, `blob ${row.sha256} is not a regular file`);
-    else if (stat.size !== row.size) this.problems.addItem('size', row.rowid, where, `blob ${row.sha256} is ${stat.size} bytes, recorded ${row.size}`);
+      this.problems.addItem('missing', row.rowid, row.sha256, `blob ${row.sha256} is missing${hint}`);
+    } else if (!stat.isFile()) this.problems.addItem('missing', row.rowid, row.sha256, `blob ${row.sha256} is not a regular file`);
+    else if (stat.size !== row.size) this.problems.addItem('size', row.rowid, row.sha256, `blob ${row.sha256} is ${stat.size} bytes, recorded ${row.size}`);
+  }
+
+  /**
+   * A digest the listing has no blob file for is missing, unless a stray took its name or its
+   * fan-out directory's (a link): then `lstat` says what is there. The walk has passed any such
+   * stray by now (the listing is read up to the first file past this digest).
+   */
+  private unlistedStat(digest: string): fs.Stats | null {
+    if (!this.strayNames.has(digest) && !this.strayNames.has(digest.slice(0, 2))) return null;
+    return this.statOf(digest, blobPath(this.store.layout, digest));
   }
 
   blob(file: BlobName, referenced: boolean): void {
@@ -120,6 +131,7 @@ class StoreCheck implements DigestVisitor {
   }
 
   stray(entry: StrayEntry): void {
+    this.strayNames.add(path.basename(entry.path));
     this.problems.add({ kind: 'stray', key: null, path: entry.path, message: `${entry.path}: ${entry.reason}` });
   }
 
@@ -149,11 +161,11 @@ class StoreCheck implements DigestVisitor {
   }
 }
 
-/** An item's problem, listed by key: the key is looked up (by rowid) only for those listed. */
+/** An item's problem, listed by key: the key (by rowid) and the blob's path are looked up only for those listed. */
 interface ItemProblem {
   kind: VerifyProblem['kind'];
   rowid: number;
-  path: string | null;
+  digest: string | null;
   detail: string;
 }
 
@@ -167,16 +179,18 @@ class ProblemList {
     if (++this.found <= LISTED_PROBLEMS) this.kept.push(problem);
   }
 
-  addItem(kind: VerifyProblem['kind'], rowid: number, path: string | null, detail: string): void {
-    if (++this.found <= LISTED_PROBLEMS) this.kept.push({ kind, rowid, path, detail });
+  /** `digest`: of the blob file the problem is with, if any. */
+  addItem(kind: VerifyProblem['kind'], rowid: number, digest: string | null, detail: string): void {
+    if (++this.found <= LISTED_PROBLEMS) this.kept.push({ kind, rowid, digest, detail });
   }
 
   /** Names the key of each item problem kept; inside the read transaction the rows were read in. */
-  findKeys(index: IndexDb): void {
+  findKeys(store: Store): void {
     const problems = this.kept.map((problem): VerifyProblem => {
       if (!('rowid' in problem)) return problem;
-      const key = index.keyOfRow(problem.rowid) ?? '';
-      return { kind: problem.kind, key, path: problem.path, message: `key '${key}': ${problem.detail}` };
+      const key = store.index.keyOfRow(problem.rowid) ?? '';
+      const where = problem.digest === null ? null : blobPath(store.layout, problem.digest);
+      return { kind: problem.kind, key, path: where, message: `key '${key}': ${problem.detail}` };
     });
     // Items' problems by key, as a scan in key order listed them; those of files in the order found.
     const items = problems.filter((problem) => problem.key !== null).sort((a, b) => (a.key! < b.key! ? -1 : a.key! > b.key! ? 1 : 0));

@@ -1,4 +1,4 @@
-import { truncate, unlink, utimes } from 'node:fs/promises';
+import { lstat, symlink, truncate, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesOf, runBwrite, tempDir, writeText } from '../helpers/cli.js';
@@ -59,6 +59,30 @@ describe('verify finds each damaged blob among many, once, by key', () => {
     ]);
     expect(gc.lines).toEqual(['removed 0 blobs and 0 temporary files, 0 B']);
     expect(await blobFiles(store)).toHaveLength(299);
+  });
+
+  it('a link in place of a referenced blob is not a regular file, and a stray; gc leaves it alone', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const lines = ['{"key":"a"}', '{"key":"b"}', '{"key":"c"}'];
+    await importBlobs(store, dir, 'in.ndjson', lines);
+    const linked = blobOf(store, lines[1]!);
+    const target = await writeText(join(dir, 'outside.json'), lines[1]!);
+    await unlink(linked);
+    await symlink(target, linked);
+    await backdateBlobs(store);
+
+    const verify = await run(['verify', '--store', store]);
+    const gc = await run(['gc', '--store', store]);
+
+    expect(verify.code).toBe(1);
+    expect(verify.lines).toEqual([
+      `problem: key 'b': blob ${sha256(lines[1]!)} is not a regular file`,
+      `problem: ${linked}: a link, not a blob`,
+      '2 problems: 3 items checked, 2 blob files, 0 unreferenced (0 B), 0 temporary files',
+    ]);
+    expect(gc.lines).toEqual(['removed 0 blobs and 0 temporary files, 0 B']);
+    expect((await lstat(linked)).isSymbolicLink()).toBe(true);
   });
 
   it('a store with more than 1,000 problems lists the first 1,000 and counts the rest', async () => {
@@ -166,7 +190,7 @@ describe('gc removes exactly the blobs nothing refers to, wherever they sit in d
 });
 
 describe('a value kept inline under one key and in a blob under another', () => {
-  it('is one value, a blob, for verify, gc and stats; once only the inline copy is referenced, its blob is garbage', async () => {
+  it('is one referenced blob file for verify and gc, and a blob for stats; once only the inline copy is referenced, its blob is garbage', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
     const shared = '{"same":"value"}';
