@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { walkItemsAndBlobs, type DigestVisitor } from './digest-merge.js';
+import { mergeByDigest, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow } from './index-db.js';
-import { scanTemp, statOf, type BlobName } from './scan.js';
+import { listBlobFiles, scanTemp, statOf, type BlobName } from './scan.js';
 import { isSetAside, restoreSetAside, setAsidePath } from './set-aside.js';
 import type { Store } from './store.js';
-import { repairTypeTotals, runningTypeTotals, TotalsTally } from './totals.js';
+import { repairTypeTotals, runningTypeTotals, TotalsTally, type TypeCounts } from './totals.js';
 import { typesOff } from './totals-check.js';
 
 export interface GcReport {
@@ -30,8 +30,8 @@ const CLOCK_SLACK_MS = 50;
  * started): such a run writes or refreshes every blob it will refer to after that time (rule 3
  * in store.ts). Re-checks each blob after moving it aside, so a blob rewritten or refreshed
  * meanwhile is put back. Also repairs the running totals if `verify` would find them wrong.
- * Items and blob files are read once, side by side (`walkItemsAndBlobs`): memory does not grow
- * with the store.
+ * The items in blob files and the blob files are read once, side by side (`mergeByDigest`):
+ * memory does not grow with the store.
  */
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
   const dryRun = Boolean(options.dryRun);
@@ -42,9 +42,9 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
   const sweep = new BlobSweep(store, cutoff, report);
   // One read transaction: the running totals compared are of the items read.
-  const running = store.index.db.transaction(() => {
-    walkItemsAndBlobs(store, sweep);
-    return runningTypeTotals(store.index.db);
+  const { counted, running } = store.index.db.transaction(() => {
+    mergeByDigest(store.index.iterateBlobRowsByDigest(), listBlobFiles(store.layout), sweep);
+    return { counted: addCounts(sweep.counted.types, store.index.inlineTotalsByType()), running: runningTypeTotals(store.index.db) };
   })();
   for (const file of scanTemp(store.layout)) {
     // A blob another gc, running now, is re-checking: never a temporary file to remove.
@@ -54,11 +54,20 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
     report.freedBytes += file.size;
   }
   // Counted again (under the write lock) only where the items read disagree with the totals.
-  if (!dryRun && typesOff(sweep.counted.types, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
+  if (!dryRun && typesOff(counted, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
   return report;
 }
 
-/** gc's part of the walk: counts every item by type, removes each unreferenced blob old enough. */
+function addCounts(a: Map<string, TypeCounts>, b: Map<string, TypeCounts>): Map<string, TypeCounts> {
+  const sum = new Map(a);
+  for (const [type, t] of b) {
+    const s = sum.get(type) ?? { items: 0, bytes: 0, inlineItems: 0 };
+    sum.set(type, { items: s.items + t.items, bytes: s.bytes + t.bytes, inlineItems: s.inlineItems + t.inlineItems });
+  }
+  return sum;
+}
+
+/** gc's part of the walk: counts the items by type, removes each unreferenced blob old enough. */
 class BlobSweep implements DigestVisitor {
   readonly counted = new TotalsTally();
 

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
 import { openReadOnlyIndex, stampChanged, type FileStamp } from './read-only-index.js';
 import { migrate } from './schema.js';
-import { saveValueCount, TotalsStatements, TotalsTally, type ValueCount } from './totals.js';
+import { saveValueCount, TotalsStatements, TotalsTally, type TypeCounts, type ValueCount } from './totals.js';
 
 export type ConflictMode = 'replace' | 'skip' | 'fail';
 
@@ -280,6 +280,16 @@ export class IndexDb {
   /** The items whose values are kept in the index, in table order, without their bytes. */
   iterateInlineRows(): IterableIterator<DigestRow> {
     return this.db.prepare(`SELECT sha256, size, type, length(inline) AS inlineSize, rowid AS rowid FROM items WHERE inline IS NOT NULL`).iterate() as IterableIterator<DigestRow>;
+  }
+
+  /** Items kept in the index, by type: what gc counts of them, without handing every row to JavaScript. */
+  inlineTotalsByType(): Map<string, TypeCounts> {
+    const rows = this.db.prepare(`SELECT type, count(*) AS items, sum(size) AS bytes FROM items WHERE inline IS NOT NULL GROUP BY type`).all() as {
+      type: string;
+      items: number;
+      bytes: number;
+    }[];
+    return new Map(rows.map(({ type, items, bytes }) => [type, { items, bytes, inlineItems: items }]));
   }
 
   /** Items whose values are kept in the index, with their bytes, in table order (`verify --deep` hashes them). */
