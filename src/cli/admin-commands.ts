@@ -11,8 +11,9 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
   if (options.json) output.data(JSON.stringify(report));
   else {
     for (const problem of report.problems) output.data(`problem: ${problem.message}`);
+    if (report.moreProblems > 0) output.data(`problem: … and ${formatCount(report.moreProblems)} more`);
     const what = `${countOf(report.items, 'item')} checked${report.deep ? ' (deep)' : ''}, ${countOf(report.blobs, 'blob file')}, ${formatCount(report.orphanBlobs)} unreferenced (${formatBytes(report.orphanBytes)}), ${countOf(report.tempFiles, 'temporary file')}`;
-    output.data(report.ok ? `ok: ${what}` : `${countOf(report.problems.length, 'problem')}: ${what}`);
+    output.data(report.ok ? `ok: ${what}` : `${countOf(report.problems.length + report.moreProblems, 'problem')}: ${what}`);
     if (report.orphanBlobs + report.tempFiles > 0) output.error(`'bwrite gc' removes the unreferenced blobs and temporary files`, { prefix: 'bwrite: ' });
   }
   return report.ok ? 0 : 1;

@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { scanBlobs, scanTemp } from './scan.js';
+import { mergeByDigest, type DigestVisitor } from './digest-merge.js';
+import type { DigestRow } from './index-db.js';
+import { listBlobFiles, scanTemp, statOf, type BlobName } from './scan.js';
 import { isSetAside, restoreSetAside, setAsidePath } from './set-aside.js';
 import type { Store } from './store.js';
-import { repairTypeTotals } from './totals.js';
+import { repairTypeTotals, runningTypeTotals, TotalsTally, type TypeCounts } from './totals.js';
+import { typesOff } from './totals-check.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -27,6 +30,8 @@ const CLOCK_SLACK_MS = 50;
  * started): such a run writes or refreshes every blob it will refer to after that time (rule 3
  * in store.ts). Re-checks each blob after moving it aside, so a blob rewritten or refreshed
  * meanwhile is put back. Also repairs the running totals if `verify` would find them wrong.
+ * The items in blob files and the blob files are read once, side by side (`mergeByDigest`):
+ * memory does not grow with the store.
  */
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
   const dryRun = Boolean(options.dryRun);
@@ -34,22 +39,13 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   const restoredBlobs = dryRun ? 0 : restoreSetAside(store.layout);
   const now = Date.now();
   const cutoff = Math.min(now, ...store.runs.protectedSince(now)) - CLOCK_SLACK_MS;
-  const referenced = new Set(store.index.db.prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL`).pluck().all() as string[]);
   const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
-
-  for (const blob of scanBlobs(store.layout).blobs) {
-    if (referenced.has(blob.digest)) continue;
-    if (blob.mtimeMs >= cutoff) {
-      report.sparedBlobs++;
-      continue;
-    }
-    if (!dryRun && !removeAside(store, blob.path, cutoff)) {
-      report.sparedBlobs++;
-      continue;
-    }
-    report.removedBlobs++;
-    report.freedBytes += blob.size;
-  }
+  const sweep = new BlobSweep(store, cutoff, report);
+  // One read transaction: the running totals compared are of the items read.
+  const { counted, running } = store.index.db.transaction(() => {
+    mergeByDigest(store.index.iterateBlobRowsByDigest(), listBlobFiles(store.layout), sweep);
+    return { counted: addCounts(sweep.counted.types, store.index.inlineTotalsByType()), running: runningTypeTotals(store.index.db) };
+  })();
   for (const file of scanTemp(store.layout)) {
     // A blob another gc, running now, is re-checking: never a temporary file to remove.
     if (file.mtimeMs >= cutoff || isSetAside(file.path)) continue;
@@ -57,8 +53,49 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
     report.removedTempFiles++;
     report.freedBytes += file.size;
   }
-  if (!dryRun) report.recountedTotals = repairTypeTotals(store.index.db);
+  // Counted again (under the write lock) only where the items read disagree with the totals.
+  if (!dryRun && typesOff(counted, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
   return report;
+}
+
+function addCounts(a: Map<string, TypeCounts>, b: Map<string, TypeCounts>): Map<string, TypeCounts> {
+  const sum = new Map(a);
+  for (const [type, t] of b) {
+    const s = sum.get(type) ?? { items: 0, bytes: 0, inlineItems: 0 };
+    sum.set(type, { items: s.items + t.items, bytes: s.bytes + t.bytes, inlineItems: s.inlineItems + t.inlineItems });
+  }
+  return sum;
+}
+
+/** gc's part of the walk: counts the items by type, removes each unreferenced blob old enough. */
+class BlobSweep implements DigestVisitor {
+  readonly counted = new TotalsTally();
+
+  constructor(
+    private readonly store: Store,
+    private readonly cutoff: number,
+    private readonly report: GcReport,
+  ) {}
+
+  item(row: DigestRow): void {
+    this.counted.add({ size: row.size, type: row.type, inline: row.inlineSize !== null });
+  }
+
+  blob(file: BlobName, referenced: boolean): void {
+    if (referenced) return;
+    const stat = statOf(file.path);
+    if (!stat) return;
+    if (stat.mtimeMs >= this.cutoff || (!this.report.dryRun && !removeAside(this.store, file.path, this.cutoff))) {
+      this.report.sparedBlobs++;
+      return;
+    }
+    this.report.removedBlobs++;
+    this.report.freedBytes += stat.size;
+  }
+
+  stray(): void {
+    // Left for verify to report: only files gc recognises as blobs are ever removed.
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
 import { openReadOnlyIndex, stampChanged, type FileStamp } from './read-only-index.js';
 import { migrate } from './schema.js';
-import { saveValueCount, TotalsStatements, TotalsTally, type ValueCount } from './totals.js';
+import { saveValueCount, TotalsStatements, TotalsTally, type TypeCounts, type ValueCount } from './totals.js';
 
 export type ConflictMode = 'replace' | 'skip' | 'fail';
 
@@ -46,6 +46,15 @@ export interface ItemEntry {
   size: number;
   type: string;
   inline: Buffer | null;
+}
+
+/** An item as gc and verify read every one: without its key and bytes; `inlineSize` is null for a value in a blob file. */
+export interface DigestRow {
+  sha256: string;
+  size: number;
+  type: string;
+  inlineSize: number | null;
+  rowid: number;
 }
 
 /** How far a source's records are committed, without a gap: what `--resume` skips. */
@@ -273,6 +282,41 @@ export class IndexDb {
     return this.db
       .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND key < CAST(? AS TEXT) AND substr(key, 1, length(?)) = ? ORDER BY key`)
       .iterate(prefix, pastPrefix(prefix), prefix, prefix) as IterableIterator<ItemEntry>;
+  }
+
+  /**
+   * The items whose values are in blob files, ordered by digest, for a merge with the blob files
+   * listed in the same order. There is no index on sha256 (it would slow every insert): SQLite
+   * sorts, holding at most its cache size in memory and the rest in temporary files
+   * (SQLITE_TMPDIR), so memory stays flat however many items there are. Rows carry no key, to keep
+   * what is sorted small: `keyOfRow` finds it.
+   */
+  iterateBlobRowsByDigest(): IterableIterator<DigestRow> {
+    return this.db.prepare(`SELECT sha256, size, type, NULL AS inlineSize, rowid AS rowid FROM items WHERE inline IS NULL ORDER BY sha256`).iterate() as IterableIterator<DigestRow>;
+  }
+
+  /** The items whose values are kept in the index, in table order, without their bytes. */
+  iterateInlineRows(): IterableIterator<DigestRow> {
+    return this.db.prepare(`SELECT sha256, size, type, length(inline) AS inlineSize, rowid AS rowid FROM items WHERE inline IS NOT NULL`).iterate() as IterableIterator<DigestRow>;
+  }
+
+  /** Items kept in the index, by type: what gc counts of them, without handing every row to JavaScript. */
+  inlineTotalsByType(): Map<string, TypeCounts> {
+    const rows = this.db.prepare(`SELECT type, count(*) AS items, sum(size) AS bytes FROM items WHERE inline IS NOT NULL GROUP BY type`).all() as {
+      type: string;
+      items: number;
+      bytes: number;
+    }[];
+    return new Map(rows.map(({ type, items, bytes }) => [type, { items, bytes, inlineItems: items }]));
+  }
+
+  /** Items whose values are kept in the index, with their bytes, in table order (`verify --deep` hashes them). */
+  iterateInline(): IterableIterator<ItemEntry> {
+    return this.db.prepare(`SELECT key, sha256, size, type, inline FROM items WHERE inline IS NOT NULL`).iterate() as IterableIterator<ItemEntry>;
+  }
+
+  keyOfRow(rowid: number): string | null {
+    return (this.db.prepare(`SELECT key FROM items WHERE rowid = ?`).pluck().get(rowid) as string | undefined) ?? null;
   }
 
   getWatermark(name: string): SavedWatermark | undefined {
