@@ -122,9 +122,10 @@ const PAGE_SIZE = 16 * 1024;
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 /** About what one item takes in the key index (a UUID key, its rowid, the B-tree's own). */
 const KEY_INDEX_BYTES_PER_ITEM = 64;
-/** SQLite's own default page cache, and the most an import's connection takes. */
-const MIN_CACHE_KIB = 2 * 1024;
-const MAX_CACHE_KIB = 64 * 1024;
+/** better-sqlite3's default page cache (`cache_size = -16000`): what a small store keeps. */
+const MIN_CACHE_KIB = 16_000;
+/** The most an import's connection takes. */
+const MAX_CACHE_KIB = 32 * 1024;
 
 /** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
 export class IndexDb {
@@ -393,10 +394,11 @@ function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
 }
 
 /**
- * A page cache that holds the key index of a store of up to about a million items: a transaction
- * that inserts many random keys then dirties each index page once, instead of spilling it to the
- * log and reading it back again and again. A fresh store keeps SQLite's default, so memory grows
- * with the store only, up to MAX_CACHE_KIB.
+ * A page cache that holds the key index of a store of up to about half a million items: a
+ * transaction that inserts many random keys then dirties each index page once, instead of spilling
+ * it to the log and reading it back again and again. A fresh store keeps better-sqlite3's default, so
+ * memory grows with the store only, up to MAX_CACHE_KIB: twice that put an import past its
+ * memory budget (bench/RESULTS.md, growth).
  */
 function sizeCache(db: Database.Database): void {
   const items = db.prepare(`SELECT coalesce(sum(items), 0) FROM type_totals`).pluck().get() as number;
