@@ -5,8 +5,7 @@ import type { DigestRow } from './index-db.js';
 import { listBlobFiles, scanTemp, statOf, type BlobName } from './scan.js';
 import { isSetAside, restoreSetAside, setAsidePath } from './set-aside.js';
 import type { Store } from './store.js';
-import { repairTypeTotals, runningTypeTotals, TotalsTally, type TypeCounts } from './totals.js';
-import { typesOff } from './totals-check.js';
+import { repairTypeTotals, runningTypeTotals, TotalsTally, typesOff } from './totals.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -44,7 +43,8 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   // One read transaction: the running totals compared are of the items read.
   const { counted, running } = store.index.db.transaction(() => {
     mergeByDigest(store.index.iterateBlobRowsByDigest(), listBlobFiles(store.layout), sweep);
-    return { counted: addCounts(sweep.counted.types, store.index.inlineTotalsByType()), running: runningTypeTotals(store.index.db) };
+    sweep.counted.addCounts(store.index.inlineTotalsByType());
+    return { counted: sweep.counted.types, running: runningTypeTotals(store.index.db) };
   })();
   for (const file of scanTemp(store.layout)) {
     // A blob another gc, running now, is re-checking: never a temporary file to remove.
@@ -56,15 +56,6 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   // Counted again (under the write lock) only where the items read disagree with the totals.
   if (!dryRun && typesOff(counted, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
   return report;
-}
-
-function addCounts(a: Map<string, TypeCounts>, b: Map<string, TypeCounts>): Map<string, TypeCounts> {
-  const sum = new Map(a);
-  for (const [type, t] of b) {
-    const s = sum.get(type) ?? { items: 0, bytes: 0, inlineItems: 0 };
-    sum.set(type, { items: s.items + t.items, bytes: s.bytes + t.bytes, inlineItems: s.inlineItems + t.inlineItems });
-  }
-  return sum;
 }
 
 /** gc's part of the walk: counts the items by type, removes each unreferenced blob old enough. */

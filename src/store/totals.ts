@@ -60,6 +60,14 @@ export class TotalsTally {
     if (value.inline) type.inlineItems += delta;
   }
 
+  /** Adds counts made elsewhere (by SQL, per type). */
+  addCounts(counts: Map<string, TypeCounts>): void {
+    for (const [name, t] of counts) {
+      const type = this.types.get(name) ?? { items: 0, bytes: 0, inlineItems: 0 };
+      this.types.set(name, { items: type.items + t.items, bytes: type.bytes + t.bytes, inlineItems: type.inlineItems + t.inlineItems });
+    }
+  }
+
   /** Adds the tally to the totals and advances the generation; call inside the batch's transaction. */
   save(statements: TotalsStatements): void {
     let changed = false;
@@ -158,13 +166,7 @@ export function repairTypeTotals(db: Database.Database): boolean {
   const recount = `SELECT type, count(*) AS items, sum(size) AS bytes, sum(inline IS NOT NULL) AS inlineItems FROM items GROUP BY type`;
   const agree = db.transaction((): boolean => {
     const counted = new Map((db.prepare(recount).all() as ({ type: string } & TypeCounts)[]).map(({ type, ...counts }) => [type, counts]));
-    const running = runningTypeTotals(db);
-    if (counted.size !== running.size) return false;
-    for (const [type, want] of counted) {
-      const have = running.get(type);
-      if (!have || have.items !== want.items || have.bytes !== want.bytes || have.inlineItems !== want.inlineItems) return false;
-    }
-    return true;
+    return typesOff(counted, runningTypeTotals(db)).length === 0;
   })();
   if (agree) return false;
   db.transaction(() => {
@@ -179,4 +181,16 @@ export function runningTypeTotals(db: Database.Database): Map<string, TypeCounts
     type: string;
   } & TypeCounts)[];
   return new Map(rows.map(({ type, ...counts }) => [type, counts]));
+}
+
+/** The types whose running totals (what `stats` shows) disagree with the items counted. */
+export function typesOff(counted: Map<string, TypeCounts>, running: Map<string, TypeCounts>): { type: string; counted: TypeCounts; running: TypeCounts }[] {
+  const none: TypeCounts = { items: 0, bytes: 0, inlineItems: 0 };
+  const off = [];
+  for (const type of new Set([...counted.keys(), ...running.keys()])) {
+    const want = counted.get(type) ?? none;
+    const have = running.get(type) ?? none;
+    if (want.items !== have.items || want.bytes !== have.bytes || want.inlineItems !== have.inlineItems) off.push({ type, counted: want, running: have });
+  }
+  return off;
 }

@@ -7,8 +7,7 @@ import { blobPath, isDigest } from './layout.js';
 import { scanTemp, statOf, type BlobName, type StrayEntry } from './scan.js';
 import { setAsideDigests } from './set-aside.js';
 import type { Store } from './store.js';
-import { runningTypeTotals, TotalsTally, type TypeCounts } from './totals.js';
-import { typesOff } from './totals-check.js';
+import { runningTypeTotals, TotalsTally, typesOff, type TypeCounts } from './totals.js';
 
 export interface VerifyProblem {
   kind: 'missing' | 'size' | 'hash' | 'bad-digest' | 'stray' | 'corrupt-blob' | 'totals';
