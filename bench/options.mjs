@@ -1,6 +1,6 @@
 // What one bench run measures: the profile (quick or full) and the flags that narrow it.
 
-/** Sizes and repetitions of each mode; the full profile is what the README quotes. */
+/** Sizes and repetitions of each mode; the full profile is what bench/PERFORMANCE.md quotes. */
 export const PROFILES = {
   // Under a minute on a quiet 2-core machine: only the rows the targets need, small sets.
   quick: {

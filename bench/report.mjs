@@ -1,5 +1,6 @@
 // Turns the results into Markdown tables: printed to the terminal, and written with the raw
-// figures to bench/.out/results.md and results.json for the README to quote.
+// figures to bench/.out/results.md and results.json for the README and bench/PERFORMANCE.md to
+// quote.
 import fs from 'node:fs';
 import path from 'node:path';
 
