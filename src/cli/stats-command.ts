@@ -59,15 +59,17 @@ function countedWhen(stats: StoreStats): string {
 
 function runsTable(stats: StoreStats): string {
   return table(
-    ['run', 'started', 'status', 'read', 'written', 'skipped', 'failed', 'retries', 'items/s', 'p95 ms'],
+    ['run', 'command', 'started', 'status', 'read', 'written', 'skipped', 'failed', 'deleted', 'retries', 'items/s', 'p95 ms'],
     stats.runs.map((run) => [
       run.runId,
+      run.command,
       formatTime(run.startedAt),
       run.status,
       formatCount(run.read),
       formatCount(run.written),
       formatCount(run.skipped),
       formatCount(run.failed),
+      formatCount(run.deleted),
       formatCount(run.retries),
       run.itemsPerSecond === null ? '-' : formatCount(Math.round(run.itemsPerSecond)),
       run.latencyMs.p95 === null ? '-' : String(run.latencyMs.p95),
@@ -109,7 +111,7 @@ function statsFamilies(stats: StoreStats): MetricFamily[] {
       name: 'bwrite_last_run_items',
       help: 'Items of the latest run, by outcome.',
       type: 'gauge',
-      samples: (['read', 'written', 'skipped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: latest[outcome] })),
+      samples: (['read', 'written', 'skipped', 'failed', 'deleted'] as const).map((outcome) => ({ labels: { outcome }, value: latest[outcome] })),
     });
   }
   if (lastOk?.finishedAt) families.push(...gauge('bwrite_last_success_timestamp_seconds', 'When a run last finished with every record stored.', lastOk.finishedAt / 1000));
