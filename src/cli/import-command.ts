@@ -21,6 +21,7 @@ import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
+import { trapSignals } from './signals.js';
 import { inputStart, type InputStart } from './resume-point.js';
 import { checkCsvOptions, checkFailuresFile, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
@@ -271,22 +272,4 @@ function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Si
   if (signal) return interruptedExitCode(signal);
   if (report.status === 'ok') return 0;
   return 1;
-}
-
-/**
- * First SIGINT/SIGTERM: stop reading and finish cleanly. A second one: leave at once. The handlers
- * stay for the life of the process: a second signal while the run's history is saved, or while
- * the process winds down, still exits 130/143 instead of killing it with no exit code (and main.ts
- * ends such a run itself, before Node's teardown closes these handlers).
- */
-function trapSignals(controller: AbortController): { received: () => NodeJS.Signals | null } {
-  let received: NodeJS.Signals | null = null;
-  const handler = (signal: NodeJS.Signals) => {
-    if (received) process.exit(interruptedExitCode(signal));
-    received = signal;
-    controller.abort();
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return { received: () => received };
 }
