@@ -5,6 +5,7 @@ import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
 import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import type { DeleteOptions } from './delete-command.js';
 import type { StatsOptions } from './stats-command.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -30,6 +31,16 @@ itself while the store holds at most ${formatCount(COUNT_ON_READ_MAX_ITEMS)} ite
 Examples:
   $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom
   $ bwrite stats --recount --json`;
+
+const DELETE_HELP = `
+Exit codes: 0 done, 1 a named key was absent (the others are deleted), 2 bad invocation,
+3 the store cannot be used, 130/143 interrupted (the batches deleted so far stay deleted).
+The values' blobs stay until 'bwrite gc' removes what nothing refers to.
+
+Examples:
+  $ bwrite delete user:17 user:18
+  $ bwrite delete --prefix 'tmp:' --dry-run
+  $ grep -v '^#' stale-keys.txt | bwrite delete --from - --json`;
 
 /**
  * The `bwrite` program; each action resolves to its exit code through `setExit`. Commands are
@@ -127,6 +138,20 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--json', 'as one JSON object')
     .addHelpText('after', '\nExample:\n  $ bwrite gc --dry-run')
     .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
+
+  program
+    .command('delete')
+    .argument('[keys...]', 'the keys to delete')
+    .description('delete items: named keys, the keys of a list, or every key with a prefix')
+    .addOption(storeOption())
+    .option('--prefix <p>', 'delete every item whose key starts with this (not empty: see --all)')
+    .option('--from <file>', "read the keys from a file, one a line ('-' for standard input)")
+    .option('--all', 'delete every item of the store')
+    .option('--dry-run', 'say what would be deleted; delete nothing')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--json', "print the run's summary as one JSON object on standard output")
+    .addHelpText('after', DELETE_HELP)
+    .action(async (keys: string[], options: DeleteOptions) => setExit(await (await import('./delete-command.js')).deleteCommand(keys, options, output)));
 
   return program;
 }
