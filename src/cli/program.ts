@@ -50,17 +50,17 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   const program = new Command('bwrite')
     .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
     .version(version, '-V, --version', 'print the version')
-    .configureOutput({ outputError: (text, write) => write(`bwrite: ${withoutControlCharacters(text.trimEnd())} (see 'bwrite --help')\n`) })
+    .configureOutput({ outputError: (text, write) => write(`bwrite: ${oneLine(text)} (see 'bwrite --help')\n`) })
     .exitOverride();
   program.addHelpText('after', IMPORT_EXAMPLES);
 
   // BWRITE_STORE goes through the same check as --store: an empty one is an error, not the current directory.
   const storeOption = () => new Option('-s, --store <dir>', 'the store directory').env('BWRITE_STORE').default(DEFAULT_STORE).argParser(storeDir);
 
+  // What import and retry share; retry reads failures files, which are NDJSON: no format options.
   const withImportOptions = (command: Command) =>
     command
       .addOption(storeOption())
-      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
       .option('-k, --key <spec>', "key: a field, a dotted path (user.id), or a template ('sensor:{sensor}:{ts}', {$hash}, {$line})", 'id')
       .option('-c, --concurrency <n>', 'most value writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
       .option('-b, --batch-size <n>', 'records per batch; a batch commits in one transaction (batches ready at once may share one)', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
@@ -80,19 +80,25 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
       .option('-q, --quiet', 'print nothing but errors')
       .option('--json', "print the run's summary as one JSON object on standard output")
       .option('--metrics-file <file>', 'write Prometheus text metrics of the run there, atomically')
-      .option('--durable', 'flush blobs, directories and the index to stable storage before a batch counts')
+      .option('--durable', 'flush blobs, directories and the index to stable storage before a batch counts');
+
+  const withFormatOptions = (command: Command) =>
+    command
+      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
       .option('--delimiter <char>', 'CSV field delimiter (\\t for a tab)', delimiter)
       .option('--no-header', 'CSV/TSV input has no header row (needs --columns)')
       .option('--columns <names>', 'column names, comma-separated, for --no-header', columnList)
       .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings');
 
-  withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store'))
+  withFormatOptions(withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store')))
     .addHelpText('after', IMPORT_EXAMPLES)
     .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'import')));
 
   withImportOptions(program.command('retry').argument('[failures...]', 'failures files written by an earlier import').description('import again the records of a failures file'))
     .addHelpText('after', '\nExample:\n  $ bwrite retry ./bwrite-store/failures/20261124T101500Z-3fa9c1.ndjson')
-    .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'retry')));
+    .action(async (files: string[], options: Omit<ImportOptions, 'header'>) =>
+      setExit(await (await import('./import-command.js')).importCommand(files, { ...options, header: true }, output, 'retry')),
+    );
 
   program
     .command('get')
@@ -154,4 +160,14 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .action(async (keys: string[], options: DeleteOptions) => setExit(await (await import('./delete-command.js')).deleteCommand(keys, options, output)));
 
   return program;
+}
+
+/** Commander's message, suggestion line included ("Did you mean import?"), on one line. */
+function oneLine(text: string): string {
+  return text
+    .trim()
+    .split(/\r?\n/)
+    .map((line) => withoutControlCharacters(line.trim()))
+    .filter((line) => line !== '')
+    .join(' ');
 }
