@@ -4,7 +4,8 @@ import { COUNT_ON_READ_MAX_ITEMS } from '../store/totals.js';
 import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
-import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import { columnList, DEFAULT_STORE, delimiter, duration, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import type { GcOptions } from './admin-commands.js';
 import type { DeleteOptions } from './delete-command.js';
 import type { StatsOptions } from './stats-command.js';
 
@@ -31,6 +32,12 @@ itself while the store holds at most ${formatCount(COUNT_ON_READ_MAX_ITEMS)} ite
 Examples:
   $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom
   $ bwrite stats --recount --json`;
+
+const GC_EXAMPLES = `
+Examples:
+  $ bwrite gc --dry-run
+  # cron: every night, one line in the log per run
+  0 3 * * * bwrite gc --failures-older-than 30d >> /var/log/bwrite-gc.log 2>&1`;
 
 const DELETE_HELP = `
 Exit codes: 0 done, 1 a named key was absent (the others are deleted), 2 bad invocation,
@@ -138,12 +145,13 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
 
   program
     .command('gc')
-    .description('remove blobs nothing refers to and leftover temporary files')
+    .description('remove blobs nothing refers to and leftover temporary files; with --failures-older-than, old failures files')
     .addOption(storeOption())
     .option('--dry-run', 'print what would be freed; remove nothing')
+    .option('--failures-older-than <duration>', "also remove the store's failures files last written longer ago than this (30d, 12h, 90m), but not those of runs still running", duration)
     .option('--json', 'as one JSON object')
-    .addHelpText('after', '\nExample:\n  $ bwrite gc --dry-run')
-    .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
+    .addHelpText('after', GC_EXAMPLES)
+    .action(async (options: GcOptions) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
 
   program
     .command('delete')
