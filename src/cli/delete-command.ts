@@ -131,6 +131,7 @@ async function deleteTargetIn(store: Store, target: DeleteTarget, tally: DeleteT
     throw error;
   }
   lease.finish(tally.runTotals(tally.report().status));
+  store.index.checkpoint();
 }
 
 async function countTarget(store: Store, target: DeleteTarget, tally: DeleteTally): Promise<void> {
