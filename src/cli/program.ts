@@ -17,8 +17,9 @@ Examples:
   $ bwrite import --key 'sensor:{sensor}:{ts}' readings.csv.gz
   $ zcat dump.jsonl.gz | bwrite import - --key user.id --json
   $ bwrite import --format tsv --no-header --columns id,name,score scores.txt
-  # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter
-  */5 * * * * bwrite import --resume --quiet --progress none --metrics-file /var/lib/node_exporter/bwrite.prom /var/log/app/events.ndjson
+  # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter;
+  # the log gains one summary line per run (and a line for each of the first ten failed items)
+  */5 * * * * bwrite import --resume --progress none --metrics-file /var/lib/node_exporter/bwrite.prom /var/log/app/events.ndjson >> /var/log/bwrite.log 2>&1
 
 Exit codes: 0 all stored, 1 some items failed or --max-errors stopped the run, 2 bad invocation,
 3 the store cannot be used, 130/143 interrupted by SIGINT/SIGTERM.`;
