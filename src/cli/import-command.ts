@@ -15,7 +15,7 @@ import { restoreSetAside } from '../store/set-aside.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
 import type { RunLease } from '../store/run-lease.js';
-import { newRunId } from '../store/run-log.js';
+import { newRunId, storesItems } from '../store/run-log.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
@@ -235,7 +235,7 @@ function runInfoCache(store: Store): (runId: string) => { startedAt: number; sou
 
 function lastSuccess(store: Store): number | null {
   try {
-    return store.runs.list(1000).find((run) => run.status === 'ok')?.finishedAt ?? null;
+    return store.runs.list(1000).find((run) => run.status === 'ok' && storesItems(run))?.finishedAt ?? null;
   } catch {
     return null;
   }

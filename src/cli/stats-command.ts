@@ -1,5 +1,5 @@
 import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
-import type { RunStatus } from '../store/run-log.js';
+import { storesItems, type RunStatus } from '../store/run-log.js';
 import { readStore } from '../store/store.js';
 import { RUNS_SINCE_COUNT_LIMIT, storeStats, type StoreStats } from '../store/store-stats.js';
 import { countOf, formatBytes, formatCount, formatTime, table } from './format.js';
@@ -83,7 +83,7 @@ const RUN_STATUSES: readonly RunStatus[] = ['running', 'ok', 'partial', 'aborted
 /** The store's figures as gauges; counted figures never counted are left out rather than shown as 0. */
 function statsFamilies(stats: StoreStats): MetricFamily[] {
   const latest = stats.runs[0];
-  const lastOk = stats.runs.find((run) => run.status === 'ok');
+  const lastOk = stats.runs.find((run) => run.status === 'ok' && storesItems(run));
   const gauge = (name: string, help: string, value: number | null): MetricFamily[] => (value === null ? [] : [{ name, help, type: 'gauge', samples: [{ value }] }]);
   const families: MetricFamily[] = [
     ...gauge('bwrite_store_items', 'Items in the store.', stats.items),

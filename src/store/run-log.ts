@@ -71,6 +71,11 @@ interface RunRow {
   lease_expires_at: number | null;
 }
 
+/** Whether a run stores records (import, retry, a library writer): what a "last success" is about; a delete does not. */
+export function storesItems(run: Pick<RunRecord, 'command'>): boolean {
+  return run.command !== 'delete';
+}
+
 /** A run id that sorts by start time: `20261124T101500Z-3fa9c1`. */
 export function newRunId(now: number): string {
   const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');

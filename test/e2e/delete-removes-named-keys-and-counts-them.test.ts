@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ndjson, runBwrite, startBwrite, tempDir, writeText, type RunOptions, type RunResult } from '../helpers/cli.js';
@@ -182,6 +183,23 @@ describe('bwrite delete', () => {
     expect(run).toMatchObject({ runId: summary.runId, command: 'delete', status: 'partial', read: 3, written: 0, skipped: 1, failed: 0, deleted: 2 });
     const text = await runBwrite(['stats', '--store', store]);
     expect(text.stdout).toMatch(new RegExp(`${summary.runId} +delete .* partial +3 +0 +1 +0 +2 `));
+  });
+
+  it("a delete is not an import's success: the last-success gauges still date the last import that stored every record", async () => {
+    const dir = await tempDir();
+    const store = await storeWith(dir, ['a', 'b']);
+    const bad = await writeText(join(dir, 'bad.ndjson'), '{"no":"id"}\n');
+    expect((await runBwrite(['import', '--store', store, bad])).code).toBe(1);
+    const metrics = join(dir, 'bwrite.prom');
+
+    expect((await deleteJson(store, ['a'])).run.code).toBe(0);
+
+    const [deleted, failed, imported] = (await statsJson(store)).runs;
+    expect([deleted!.command, failed!.status, imported!.status]).toEqual(['delete', 'partial', 'ok']);
+    const lastSuccess = `bwrite_last_success_timestamp_seconds ${Date.parse(String(imported!.finishedAt)) / 1000}\n`;
+    expect((await runBwrite(['stats', '--store', store, '--prometheus'])).stdout).toContain(lastSuccess);
+    expect((await runBwrite(['import', '--store', store, '--metrics-file', metrics, bad])).code).toBe(1);
+    expect(await readFile(metrics, 'utf8')).toContain(lastSuccess);
   });
 
   it.each([
