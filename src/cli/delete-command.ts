@@ -120,12 +120,15 @@ async function deleteTargetIn(store: Store, target: DeleteTarget, tally: DeleteT
         after = batch.last;
       }
     } else {
-      for await (const part of keyBatches(target)) {
-        if (controller.signal.aborted) break;
+      for await (const part of untilAborted(keyBatches(target), controller.signal)) {
         await commit(() => deletes.deleteKeys(part.keys, runId), part.notKeys);
       }
     }
-    if (controller.signal.aborted) tally.interrupted = true;
+    if (controller.signal.aborted) {
+      tally.interrupted = true;
+      // A read of standard input blocked on a silent pipe is abandoned, so the process can end.
+      if (target.kind === 'from' && target.file === '-') process.stdin.destroy();
+    }
   } catch (error) {
     lease.finish(tally.runTotals('aborted'));
     throw error;
@@ -146,6 +149,17 @@ async function* keyBatches(target: Exclude<DeleteTarget, { kind: 'range' }>): As
   }
   const source = await openSource(target.file);
   yield* readKeyLines(source.chunks, DELETE_BATCH);
+}
+
+/** The items of `source` until `signal` aborts, also when it aborts while `source` waits for input. */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<null>((resolve) => signal.addEventListener('abort', () => resolve(null), { once: true }));
+  while (!signal.aborted) {
+    const next = await Promise.race([iterator.next(), aborted]);
+    if (next === null || next.done) break;
+    yield next.value;
+  }
 }
 
 /** A batch's transaction, tried again after SQLITE_BUSY like an import's; any other error is the store's. */

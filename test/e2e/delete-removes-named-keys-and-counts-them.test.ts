@@ -202,6 +202,22 @@ describe('bwrite delete', () => {
     expect(await readFile(metrics, 'utf8')).toContain(lastSuccess);
   });
 
+  it('SIGTERM stops a delete waiting for its key list: exit 143, status interrupted, the batches not committed left alone', async () => {
+    const dir = await tempDir();
+    const store = await storeWith(dir, ['a', 'b']);
+    const deleting = startBwrite(['delete', '--store', store, '--json', '--from', '-'], { keepStdinOpen: true });
+    deleting.child.stdin!.write('a\n');
+    await waitUntil(async () => (await statsJson(store)).runs[0]?.status === 'running', 'the delete to register its run');
+
+    deleting.child.kill('SIGTERM');
+    const run = await deleting.result;
+
+    expect(run.code, describeRun(['delete', '--from', '-'], run)).toBe(143);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'interrupted', deleted: 0 });
+    expect((await statsJson(store)).runs[0]).toMatchObject({ command: 'delete', status: 'interrupted' });
+    expect([...(await exportMap(store)).keys()]).toEqual(['a', 'b']);
+  }, 60_000);
+
   it.each([
     ['nothing to delete', [] as string[], 'name what to delete'],
     ['keys and a prefix at once', ['a', '--prefix', 'a'], 'cannot be combined'],
