@@ -1,4 +1,5 @@
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
+import { pruneFailureFiles, type FailuresPrune } from '../store/failures-prune.js';
 import { collectGarbage } from '../store/gc.js';
 import { openStore, readStore } from '../store/store.js';
 import { verifyStore } from '../store/verify.js';
@@ -19,17 +20,29 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
   return report.ok ? 0 : 1;
 }
 
-/** `bwrite gc`: remove unreferenced blobs and leftover temporary files. */
-export async function gcCommand(options: { store: string; dryRun?: boolean; json?: boolean }, output: Output): Promise<number> {
+export interface GcOptions {
+  store: string;
+  dryRun?: boolean;
+  json?: boolean;
+  /** `--failures-older-than`, in ms. */
+  failuresOlderThan?: number;
+}
+
+/**
+ * `bwrite gc`: remove unreferenced blobs and leftover temporary files, and with
+ * `--failures-older-than`, old failures files; the first line says it all, for a cron log.
+ */
+export async function gcCommand(options: GcOptions, output: Output): Promise<number> {
   const store = await openStore(options.store, { create: false });
   try {
     if (!options.dryRun) completeFailureFiles(store);
     const report = collectGarbage(store, { dryRun: options.dryRun });
-    if (options.json) output.data(JSON.stringify(report));
+    const failures = options.failuresOlderThan === undefined ? null : pruneFailureFiles(store, options.failuresOlderThan, { dryRun: options.dryRun });
+    if (options.json) output.data(JSON.stringify({ ...report, failures }));
     else {
       const verb = report.dryRun ? 'would remove' : 'removed';
       const spared = report.sparedBlobs > 0 ? `; spared ${countOf(report.sparedBlobs, 'recent blob')} an import running now may use` : '';
-      output.data(`${verb} ${countOf(report.removedBlobs, 'blob')} and ${countOf(report.removedTempFiles, 'temporary file')}, ${formatBytes(report.freedBytes)}${spared}`);
+      output.data(`${verb} ${countOf(report.removedBlobs, 'blob')} and ${countOf(report.removedTempFiles, 'temporary file')}, ${formatBytes(report.freedBytes)}${spared}${failures ? failuresPart(verb, failures) : ''}`);
       if (report.restoredBlobs > 0) output.data(`put back ${countOf(report.restoredBlobs, 'blob')} an interrupted gc had left in tmp/`);
       if (report.recountedTotals) output.data('counted the items again: the totals stats shows had drifted from the index');
     }
@@ -37,4 +50,9 @@ export async function gcCommand(options: { store: string; dryRun?: boolean; json
   } finally {
     await store.close();
   }
+}
+
+function failuresPart(verb: string, failures: FailuresPrune): string {
+  const kept = failures.spared > 0 ? ` (kept ${countOf(failures.spared, 'file')} of runs still running)` : '';
+  return `; ${verb} ${countOf(failures.removed.length, 'old failures file')}, ${formatBytes(failures.freedBytes)}${kept}`;
 }

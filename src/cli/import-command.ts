@@ -15,12 +15,13 @@ import { restoreSetAside } from '../store/set-aside.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
 import type { RunLease } from '../store/run-lease.js';
-import { newRunId } from '../store/run-log.js';
+import { newRunId, storesItems } from '../store/run-log.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
+import { trapSignals } from './signals.js';
 import { inputStart, type InputStart } from './resume-point.js';
 import { checkCsvOptions, checkFailuresFile, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
@@ -234,7 +235,7 @@ function runInfoCache(store: Store): (runId: string) => { startedAt: number; sou
 
 function lastSuccess(store: Store): number | null {
   try {
-    return store.runs.list(1000).find((run) => run.status === 'ok')?.finishedAt ?? null;
+    return store.runs.list(1000).find((run) => run.status === 'ok' && storesItems(run))?.finishedAt ?? null;
   } catch {
     return null;
   }
@@ -271,22 +272,4 @@ function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Si
   if (signal) return interruptedExitCode(signal);
   if (report.status === 'ok') return 0;
   return 1;
-}
-
-/**
- * First SIGINT/SIGTERM: stop reading and finish cleanly. A second one: leave at once. The handlers
- * stay for the life of the process: a second signal while the run's history is saved, or while
- * the process winds down, still exits 130/143 instead of killing it with no exit code (and main.ts
- * ends such a run itself, before Node's teardown closes these handlers).
- */
-function trapSignals(controller: AbortController): { received: () => NodeJS.Signals | null } {
-  let received: NodeJS.Signals | null = null;
-  const handler = (signal: NodeJS.Signals) => {
-    if (received) process.exit(interruptedExitCode(signal));
-    received = signal;
-    controller.abort();
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return { received: () => received };
 }

@@ -49,3 +49,13 @@ export function typeTag(value: string): string {
   if (problem) throw new InvalidArgumentError(`${problem}.`);
   return value;
 }
+
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30d`, `12h`, `90m`: a whole number and a unit (s, m, h, d, w), as milliseconds. */
+export function duration(value: string): number {
+  const match = /^(\d+)([smhdw])$/.exec(value.trim());
+  const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2]!]! : NaN;
+  if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError('expected a duration such as 30d, 12h or 90m: a whole number and one of s, m, h, d, w.');
+  return ms;
+}

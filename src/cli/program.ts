@@ -4,7 +4,9 @@ import { COUNT_ON_READ_MAX_ITEMS } from '../store/totals.js';
 import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
-import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import { columnList, DEFAULT_STORE, delimiter, duration, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import type { GcOptions } from './admin-commands.js';
+import type { DeleteOptions } from './delete-command.js';
 import type { StatsOptions } from './stats-command.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -15,8 +17,9 @@ Examples:
   $ bwrite import --key 'sensor:{sensor}:{ts}' readings.csv.gz
   $ zcat dump.jsonl.gz | bwrite import - --key user.id --json
   $ bwrite import --format tsv --no-header --columns id,name,score scores.txt
-  # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter
-  */5 * * * * bwrite import --resume --quiet --progress none --metrics-file /var/lib/node_exporter/bwrite.prom /var/log/app/events.ndjson
+  # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter;
+  # the log gains one summary line per run (and a line for each of the first ten failed items)
+  */5 * * * * bwrite import --resume --progress none --metrics-file /var/lib/node_exporter/bwrite.prom /var/log/app/events.ndjson >> /var/log/bwrite.log 2>&1
 
 Exit codes: 0 all stored, 1 some items failed or --max-errors stopped the run, 2 bad invocation,
 3 the store cannot be used, 130/143 interrupted by SIGINT/SIGTERM.`;
@@ -31,6 +34,22 @@ Examples:
   $ bwrite stats --prometheus > /var/lib/node_exporter/bwrite_store.prom
   $ bwrite stats --recount --json`;
 
+const GC_EXAMPLES = `
+Examples:
+  $ bwrite gc --dry-run
+  # cron: every night, one line in the log per run
+  0 3 * * * bwrite gc --failures-older-than 30d >> /var/log/bwrite-gc.log 2>&1`;
+
+const DELETE_HELP = `
+Exit codes: 0 done, 1 a named key was absent (the others are deleted), 2 bad invocation,
+3 the store cannot be used, 130/143 interrupted (the batches deleted so far stay deleted).
+The values' blobs stay until 'bwrite gc' removes what nothing refers to.
+
+Examples:
+  $ bwrite delete user:17 user:18
+  $ bwrite delete --prefix 'tmp:' --dry-run
+  $ grep -v '^#' stale-keys.txt | bwrite delete --from - --json`;
+
 /**
  * The `bwrite` program; each action resolves to its exit code through `setExit`. Commands are
  * loaded when run, so `--version` and `stats` do not pay for the import machinery's modules.
@@ -39,17 +58,17 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   const program = new Command('bwrite')
     .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
     .version(version, '-V, --version', 'print the version')
-    .configureOutput({ outputError: (text, write) => write(`bwrite: ${withoutControlCharacters(text.trimEnd())} (see 'bwrite --help')\n`) })
+    .configureOutput({ outputError: (text, write) => write(`bwrite: ${oneLine(text)} (see 'bwrite --help')\n`) })
     .exitOverride();
   program.addHelpText('after', IMPORT_EXAMPLES);
 
   // BWRITE_STORE goes through the same check as --store: an empty one is an error, not the current directory.
   const storeOption = () => new Option('-s, --store <dir>', 'the store directory').env('BWRITE_STORE').default(DEFAULT_STORE).argParser(storeDir);
 
+  // What import and retry share; retry reads failures files, which are NDJSON: no format options.
   const withImportOptions = (command: Command) =>
     command
       .addOption(storeOption())
-      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
       .option('-k, --key <spec>', "key: a field, a dotted path (user.id), or a template ('sensor:{sensor}:{ts}', {$hash}, {$line})", 'id')
       .option('-c, --concurrency <n>', 'most value writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
       .option('-b, --batch-size <n>', 'records per batch; a batch commits in one transaction (batches ready at once may share one)', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
@@ -69,19 +88,25 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
       .option('-q, --quiet', 'print nothing but errors')
       .option('--json', "print the run's summary as one JSON object on standard output")
       .option('--metrics-file <file>', 'write Prometheus text metrics of the run there, atomically')
-      .option('--durable', 'flush blobs, directories and the index to stable storage before a batch counts')
+      .option('--durable', 'flush blobs, directories and the index to stable storage before a batch counts');
+
+  const withFormatOptions = (command: Command) =>
+    command
+      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
       .option('--delimiter <char>', 'CSV field delimiter (\\t for a tab)', delimiter)
       .option('--no-header', 'CSV/TSV input has no header row (needs --columns)')
       .option('--columns <names>', 'column names, comma-separated, for --no-header', columnList)
       .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings');
 
-  withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store'))
+  withFormatOptions(withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store')))
     .addHelpText('after', IMPORT_EXAMPLES)
     .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'import')));
 
   withImportOptions(program.command('retry').argument('[failures...]', 'failures files written by an earlier import').description('import again the records of a failures file'))
     .addHelpText('after', '\nExample:\n  $ bwrite retry ./bwrite-store/failures/20261124T101500Z-3fa9c1.ndjson')
-    .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'retry')));
+    .action(async (files: string[], options: Omit<ImportOptions, 'header'>) =>
+      setExit(await (await import('./import-command.js')).importCommand(files, { ...options, header: true }, output, 'retry')),
+    );
 
   program
     .command('get')
@@ -121,12 +146,37 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
 
   program
     .command('gc')
-    .description('remove blobs nothing refers to and leftover temporary files')
+    .description('remove blobs nothing refers to and leftover temporary files; with --failures-older-than, old failures files')
     .addOption(storeOption())
     .option('--dry-run', 'print what would be freed; remove nothing')
+    .option('--failures-older-than <duration>', "also remove the store's failures files last written longer ago than this (30d, 12h, 90m), but not those of runs still running", duration)
     .option('--json', 'as one JSON object')
-    .addHelpText('after', '\nExample:\n  $ bwrite gc --dry-run')
-    .action(async (options: { store: string; dryRun?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
+    .addHelpText('after', GC_EXAMPLES)
+    .action(async (options: GcOptions) => setExit(await (await import('./admin-commands.js')).gcCommand(options, output)));
+
+  program
+    .command('delete')
+    .argument('[keys...]', 'the keys to delete')
+    .description('delete items: named keys, the keys of a list, or every key with a prefix')
+    .addOption(storeOption())
+    .option('--prefix <p>', 'delete every item whose key starts with this (not empty: see --all)')
+    .option('--from <file>', "read the keys from a file, one a line ('-' for standard input)")
+    .option('--all', 'delete every item of the store')
+    .option('--dry-run', 'say what would be deleted; delete nothing')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--json', "print the run's summary as one JSON object on standard output")
+    .addHelpText('after', DELETE_HELP)
+    .action(async (keys: string[], options: DeleteOptions) => setExit(await (await import('./delete-command.js')).deleteCommand(keys, options, output)));
 
   return program;
+}
+
+/** Commander's message, suggestion line included ("Did you mean import?"), on one line. */
+function oneLine(text: string): string {
+  return text
+    .trim()
+    .split(/\r?\n/)
+    .map((line) => withoutControlCharacters(line.trim()))
+    .filter((line) => line !== '')
+    .join(' ');
 }

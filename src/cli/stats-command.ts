@@ -1,5 +1,5 @@
 import { renderMetrics, type MetricFamily } from '../metrics/prometheus.js';
-import type { RunStatus } from '../store/run-log.js';
+import { storesItems, type RunStatus } from '../store/run-log.js';
 import { readStore } from '../store/store.js';
 import { RUNS_SINCE_COUNT_LIMIT, storeStats, type StoreStats } from '../store/store-stats.js';
 import { countOf, formatBytes, formatCount, formatTime, table } from './format.js';
@@ -59,15 +59,17 @@ function countedWhen(stats: StoreStats): string {
 
 function runsTable(stats: StoreStats): string {
   return table(
-    ['run', 'started', 'status', 'read', 'written', 'skipped', 'failed', 'retries', 'items/s', 'p95 ms'],
+    ['run', 'command', 'started', 'status', 'read', 'written', 'skipped', 'failed', 'deleted', 'retries', 'items/s', 'p95 ms'],
     stats.runs.map((run) => [
       run.runId,
+      run.command,
       formatTime(run.startedAt),
       run.status,
       formatCount(run.read),
       formatCount(run.written),
       formatCount(run.skipped),
       formatCount(run.failed),
+      formatCount(run.deleted),
       formatCount(run.retries),
       run.itemsPerSecond === null ? '-' : formatCount(Math.round(run.itemsPerSecond)),
       run.latencyMs.p95 === null ? '-' : String(run.latencyMs.p95),
@@ -81,7 +83,7 @@ const RUN_STATUSES: readonly RunStatus[] = ['running', 'ok', 'partial', 'aborted
 /** The store's figures as gauges; counted figures never counted are left out rather than shown as 0. */
 function statsFamilies(stats: StoreStats): MetricFamily[] {
   const latest = stats.runs[0];
-  const lastOk = stats.runs.find((run) => run.status === 'ok');
+  const lastOk = stats.runs.find((run) => run.status === 'ok' && storesItems(run));
   const gauge = (name: string, help: string, value: number | null): MetricFamily[] => (value === null ? [] : [{ name, help, type: 'gauge', samples: [{ value }] }]);
   const families: MetricFamily[] = [
     ...gauge('bwrite_store_items', 'Items in the store.', stats.items),
@@ -109,7 +111,7 @@ function statsFamilies(stats: StoreStats): MetricFamily[] {
       name: 'bwrite_last_run_items',
       help: 'Items of the latest run, by outcome.',
       type: 'gauge',
-      samples: (['read', 'written', 'skipped', 'failed'] as const).map((outcome) => ({ labels: { outcome }, value: latest[outcome] })),
+      samples: (['read', 'written', 'skipped', 'failed', 'deleted'] as const).map((outcome) => ({ labels: { outcome }, value: latest[outcome] })),
     });
   }
   if (lastOk?.finishedAt) families.push(...gauge('bwrite_last_success_timestamp_seconds', 'When a run last finished with every record stored.', lastOk.finishedAt / 1000));

@@ -31,7 +31,8 @@ export function compileKey(spec: string): KeyDeriver {
       else if ('special' in part) key += part.special === '$hash' ? context.sha256() : String(context.line);
       else {
         const value = fieldValue(record, part);
-        if (value === undefined || value === null) return { code: 'E_KEY_MISSING', message: `the record has no key field '${part.name}'` };
+        if (value === undefined) return { code: 'E_KEY_MISSING', message: `the record has no key field '${part.name}'` };
+        if (value === null) return { code: 'E_KEY_MISSING', message: `the key field '${part.name}' is null` };
         if (value === '') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is empty` };
         if (typeof value === 'object') return { code: 'E_KEY_INVALID', message: `the key field '${part.name}' is an ${Array.isArray(value) ? 'array' : 'object'}, not a string or number` };
         key += typeof value === 'number' && !Number.isSafeInteger(value) ? numberText(value, part, context) : String(value);

@@ -372,7 +372,7 @@ export class IndexDb {
  * (it is bound as a blob and cast to text, which SQLite takes byte for byte), so a prefix ending in
  * U+FFFF or U+10FFFF has a bound too.
  */
-function pastPrefix(prefix: string): Buffer {
+export function pastPrefix(prefix: string): Buffer {
   const bound = Buffer.from(prefix, 'utf8');
   const last = bound.length - 1;
   bound[last] = bound[last]! + 1;

@@ -16,6 +16,8 @@ export interface RunRecord {
   written: number;
   skipped: number;
   failed: number;
+  /** Items a `delete` run removed (0 for every other run). */
+  deleted: number;
   retries: number;
   bytes: number;
   itemsPerSecond: number | null;
@@ -24,9 +26,9 @@ export interface RunRecord {
   failuresFile: string | null;
 }
 
-export type RunTotals = Pick<RunRecord, 'status' | 'read' | 'written' | 'skipped' | 'failed' | 'retries' | 'bytes' | 'itemsPerSecond' | 'latencyMs' | 'peakInFlight' | 'failuresFile' | 'finishedAt'>;
+export type RunTotals = Pick<RunRecord, 'status' | 'read' | 'written' | 'skipped' | 'failed' | 'retries' | 'bytes' | 'itemsPerSecond' | 'latencyMs' | 'peakInFlight' | 'failuresFile' | 'finishedAt'> & Partial<Pick<RunRecord, 'deleted'>>;
 
-export type RunDelta = Pick<RunRecord, 'read' | 'written' | 'skipped' | 'failed'>;
+export type RunDelta = Pick<RunRecord, 'read' | 'written' | 'skipped' | 'failed'> & Partial<Pick<RunRecord, 'deleted'>>;
 
 /** What a run says of itself when it is registered. */
 export interface RunStart {
@@ -56,6 +58,8 @@ interface RunRow {
   written: number;
   skipped: number;
   failed: number;
+  /** Absent from an index read by a user who may not upgrade its schema. */
+  deleted?: number;
   retries: number;
   bytes: number;
   items_per_second: number | null;
@@ -65,6 +69,11 @@ interface RunRow {
   peak_in_flight: number | null;
   failures_file: string | null;
   lease_expires_at: number | null;
+}
+
+/** Whether a run stores records (import, retry, a library writer): what a "last success" is about; a delete does not. */
+export function storesItems(run: Pick<RunRecord, 'command'>): boolean {
+  return run.command !== 'delete';
 }
 
 /** A run id that sorts by start time: `20261124T101500Z-3fa9c1`. */
@@ -143,9 +152,9 @@ export class RunLog {
    */
   addCommitted(runId: string, delta: RunDelta): void {
     this.addStatement ??= this.db.prepare(
-      `UPDATE runs SET read = read + ?, written = written + ?, skipped = skipped + ?, failed = failed + ? WHERE run_id = ? AND status = 'running'`,
+      `UPDATE runs SET read = read + ?, written = written + ?, skipped = skipped + ?, failed = failed + ?, deleted = deleted + ? WHERE run_id = ? AND status = 'running'`,
     );
-    this.addStatement.run(delta.read, delta.written, delta.skipped, delta.failed, runId);
+    this.addStatement.run(delta.read, delta.written, delta.skipped, delta.failed, delta.deleted ?? 0, runId);
   }
 
   /** Sets a run's final totals; it protects no blob any more. */
@@ -153,11 +162,11 @@ export class RunLog {
     this.db
       .prepare(
         `UPDATE runs SET finished_at = @finishedAt, status = @status, read = @read, written = @written, skipped = @skipped,
-           failed = @failed, retries = @retries, bytes = @bytes, items_per_second = @itemsPerSecond, p50_ms = @p50,
+           failed = @failed, deleted = @deleted, retries = @retries, bytes = @bytes, items_per_second = @itemsPerSecond, p50_ms = @p50,
            p95_ms = @p95, p99_ms = @p99, peak_in_flight = @peakInFlight, failures_file = @failuresFile, protect_since = NULL
          WHERE run_id = @runId`,
       )
-      .run({ ...totals, ...totals.latencyMs, runId });
+      .run({ deleted: 0, ...totals, ...totals.latencyMs, runId });
   }
 
   /** When a run started (ms) and what it read, or null for a run this store does not know. */
@@ -206,6 +215,7 @@ function toRecord(row: RunRow, now: number): RunRecord {
     written: row.written,
     skipped: row.skipped,
     failed: row.failed,
+    deleted: row.deleted ?? 0,
     retries: row.retries,
     bytes: row.bytes,
     itemsPerSecond: row.items_per_second,

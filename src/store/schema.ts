@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 export const STORE_APP = 'bwrite';
 
 /** Each entry upgrades the schema from version (index) to (index + 1). */
@@ -109,6 +109,10 @@ export const MIGRATIONS: string[] = [
   UPDATE value_totals SET counted_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
     WHERE generation = (SELECT value FROM generation WHERE id = 1);
   DELETE FROM value_totals WHERE counted_at IS NULL;
+  `,
+  // `bwrite delete` is a run too: what it removed is its own count, not "written" or "skipped".
+  `
+  ALTER TABLE runs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
   `,
 ];
 

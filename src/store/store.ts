@@ -33,6 +33,10 @@
  *    failed twice.
  * 5. A failure entry reaches the run's failures file only after its batch committed; the index
  *    keeps it until the run ends, so a crashed run's file is completed from there, once each.
+ *    gc prunes old failures files only of runs that hold no lease and have no entries kept.
+ * 6. An item leaves the index before its data may go: `delete` removes index rows only (with their
+ *    share of the running totals, a batch per transaction, between an import's batches), and
+ *    only gc removes a blob, once nothing refers to it, under rule 3.
  */
 import fs from 'node:fs';
 import { BwriteError } from '../errors.js';

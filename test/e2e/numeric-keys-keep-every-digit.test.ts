@@ -134,7 +134,7 @@ describe('an empty key is invalid, a missing one is missing', () => {
     expect(failures.map((f) => [f.line, f.code, f.error])).toEqual([
       [1, 'E_KEY_INVALID', "the key field 'id' is empty"],
       [2, 'E_KEY_MISSING', "the record has no key field 'id'"],
-      [3, 'E_KEY_MISSING', "the record has no key field 'id'"],
+      [3, 'E_KEY_MISSING', "the key field 'id' is null"],
     ]);
     expect([...(await keyedTexts(store)).keys()]).toEqual(['ok']);
   });
