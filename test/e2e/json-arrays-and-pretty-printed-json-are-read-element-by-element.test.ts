@@ -1,3 +1,4 @@
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gzip, ndjson, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
@@ -143,6 +144,17 @@ describe('--resume reads a JSON array on from the last committed element', () =>
     expect(final).toMatchObject({ read: RECORDS, skipped: committed, written: RECORDS - committed, failed: 0 });
     expect(committed, 'the kills left a committed prefix to read on from').toBeGreaterThan(0);
     expectSameExport(await exportText(store), await exportText(reference), 'killed and resumed JSON array');
+  });
+
+  it('objects that share one line, appended to between runs, are each imported once', async () => {
+    const dir = await tempDir();
+    const objects = (from: number, count: number) => Array.from({ length: count }, (_, i) => JSON.stringify(make(from + i))).join('');
+    const file = await writeText(join(dir, 'one-line.json'), objects(0, 300));
+    const store = join(dir, 'store');
+    expect(await importExpecting(store, ['--resume', '--format', 'json', '-b', '10', file], 0)).toMatchObject({ read: 300, written: 300 });
+    await appendFile(file, objects(300, 20));
+    const again = await importExpecting(store, ['--resume', '--format', 'json', '-b', '10', file], 0);
+    expect(again).toMatchObject({ read: 320, skipped: 300, written: 20, failed: 0 });
   });
 
   it('an array fixed after a break is read on from the last element stored before it', async () => {
