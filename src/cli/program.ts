@@ -49,7 +49,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   const withImportOptions = (command: Command) =>
     command
       .addOption(storeOption())
-      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; .json and stdin: json when they start with [, else ndjson)').argParser(oneOf('ndjson', 'json', 'csv', 'tsv')))
+      .addOption(new Option('-f, --format <format>', 'input format: ndjson, json, csv or tsv (default: from the extension; stdin: json if it starts with [, else ndjson)').argParser(oneOf('ndjson', 'json', 'csv', 'tsv')))
       .option('-k, --key <spec>', "key: a field, a dotted path (user.id), or a template ('sensor:{sensor}:{ts}', {$hash}, {$line})", 'id')
       .option('-c, --concurrency <n>', 'most value writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
       .option('-b, --batch-size <n>', 'records per batch; a batch commits in one transaction (batches ready at once may share one)', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)

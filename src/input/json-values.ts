@@ -52,9 +52,10 @@ const RAW_SHOWN = 1024;
 /**
  * Finds where each record starts and ends in a JSON text: the elements of a top-level array, or
  * top-level values one after another (pretty-printed, concatenated, or NDJSON). It only tracks
- * strings (with escapes) and brackets, byte by byte: each value is then parsed on its own like an
- * NDJSON line, so a bad element fails alone. A full streaming parser builds every value twice and
- * loses the element's exact text (bench/experiments/json-parsers.md).
+ * strings (with escapes) and brackets: each value is then parsed on its own like an NDJSON line,
+ * so a bad element fails alone and keeps its exact text. The streaming JSON libraries measured were
+ * too slow, or gave parsed values (numbers rounded) and stopped at the first syntax error
+ * (bench/experiments/json-parsers.md).
  *
  * Bracket mismatches, stray commas and closers, and an input that ends inside a value or an
  * array lose the structure: one JsonBreak, and nothing more is read. Memory is bounded like
@@ -326,7 +327,7 @@ export class JsonSplitter {
 
   private breakAt(line: number, problem: string, raw: Buffer): void {
     this.state = BROKEN;
-    const message = `not valid JSON: ${problem}; where records start and end is lost from line ${line} on, so the rest of the input is not read (fix it, then import it again with --resume to read on from line ${line})`;
+    const message = `not valid JSON: ${problem}; the rest of the input, from line ${line}, cannot be split into records and is not read: fix it, then import again with --resume to read on from there`;
     this.broken = { kind: 'break', line, message, raw: decodeLossy(raw.subarray(0, RAW_SHOWN)) };
   }
 }
