@@ -95,6 +95,8 @@ export class JsonSplitter {
         this.base += 3;
       }
     }
+    // A read buffer comes back with other bytes in it: the line-end cursor starts afresh.
+    this.newlineChunk = null;
     const out: (JsonValue | JsonBreak)[] = [];
     const length = chunk.length;
     let at = 0;
