@@ -60,6 +60,21 @@ describe('JSON text is read element by element (--format json, and .json files o
     expect(await exportLines(store)).toEqual(['{"id": "a"}', '{"id": "c"}']);
   });
 
+  it('an element over --max-record-size, or with invalid UTF-8, fails alone at its line and is never stored', async () => {
+    const dir = await tempDir();
+    const big = `{"id": "big", "s": "${'x'.repeat(5000)}"}`;
+    const bytes = Buffer.concat([Buffer.from(`[\n  {"id": "a"},\n  ${big},\n  {"id": "bad", "s": "`), Buffer.from([0xff, 0xfe]), Buffer.from('"},\n  {"id": "b"}\n]\n')]);
+    const file = await writeText(join(dir, 'mixed.json'), bytes);
+    const store = join(dir, 'store');
+    const summary = await importExpecting(store, ['--max-record-size', '1000', file], 1);
+    expect(summary).toMatchObject({ read: 4, written: 2, failed: 2 });
+    expect((await failuresOf(summary, dir)).map((f) => [f.line, f.code])).toEqual([
+      [3, 'E_RECORD_TOO_LARGE'],
+      [4, 'E_INVALID_UTF8'],
+    ]);
+    expect(await exportLines(store)).toEqual(['{"id": "a"}', '{"id": "b"}']);
+  });
+
   it('a syntax error that loses the structure keeps the records before it and fails the rest as one entry naming its line, exit 1', async () => {
     const dir = await tempDir();
     const text = '[\n  {"id": "a"},\n  {"id": "b"}\n  {"id": "c"},\n  {"id": "d"}\n]\n';
