@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BENCH_DIR, NODE, bwriteCommand } from './tools.mjs';
 
-const TARGET_ROWS = new Set(['floor-blob', 'floor-inline', 'sqlite-utils', 'cacache', 'naive', 'bwrite --inline-max 0', 'bwrite', 'bwrite 1m', 'cp 1m files']);
+const TARGET_ROWS = new Set(['floor-blob', 'floor-inline', 'sqlite-utils', 'cacache', 'naive', 'bwrite --inline-max 0', 'bwrite', 'bwrite json', 'bwrite 1m', 'cp 1m files']);
 const script = (...parts) => path.join(BENCH_DIR, ...parts);
 
 /**
@@ -24,6 +24,7 @@ export function mainConfigs(sets, tools, { targetsOnly = false } = {}) {
     bwrite('bwrite', sets.records),
     bwrite('bwrite --durable', sets.records, ['--durable']),
     bwrite('bwrite --inline-max 0 --durable', sets.records, ['--inline-max', '0', '--durable']),
+    bwrite('bwrite json', sets.json, ['--format', 'json']),
     bwrite('bwrite csv', sets.csv),
     ...(tools.sqliteUtils ? [sqliteUtils('sqlite-utils csv', sets.csv, tools.sqliteUtils, ['--csv'])] : []),
     floorBlob('floor-blob dups', sets.dups),

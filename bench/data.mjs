@@ -1,5 +1,5 @@
 // Generates the inputs into bench/.data/ once; a later run reuses a file whose sidecar says it is
-// complete. Files are written streaming (the 2M-record one is 2 GB) and renamed when finished.
+// complete. Files are written streaming (the 2M-record ones are 2 GB) and renamed when finished.
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -17,11 +17,13 @@ export async function ensureDatasets(dataDir, profile) {
   const add = async (name, spec) => (sets[name] = await ensure(dataDir, spec));
   await add('records', ndjson(`records-${profile.records}`, profile.records, (n) => keyedRecord(n, RECORD - 1)));
   await add('csv', csv(`records-${profile.records}`, profile.records, RECORD - 1));
+  await add('json', jsonArray(`records-${profile.records}`, profile.records, (n) => keyedRecord(n, RECORD - 1)));
   await add('dups', { ...ndjson(`dups-${profile.dups}-${profile.distinct}`, profile.dups, (n) => duplicateRecord(n, RECORD - 1, profile.distinct)), keyArgs: ['--key', '{$line}'] });
   await add('values64k', ndjson(`values64k-${profile.values64k}`, profile.values64k, (n) => keyedRecord(n, 64 * KB - 1)));
   await add('values1m', { ...ndjson(`values1m-${profile.values1m}`, profile.values1m, (n) => keyedRecord(n, MB - 1)), filesDir: true });
   await add('sweep', ndjson(`records-${profile.sweepRecords}`, profile.sweepRecords, (n) => keyedRecord(n, RECORD - 1)));
   if (profile.bigRecords) await add('big', ndjson(`records-${profile.bigRecords}`, profile.bigRecords, (n) => keyedRecord(n, RECORD - 1)));
+  if (profile.bigJsonRecords) await add('bigJson', jsonArray(`records-${profile.bigJsonRecords}`, profile.bigJsonRecords, (n) => keyedRecord(n, RECORD - 1)));
   if (profile.failingRecords) await add('failing', ndjson(`records-${profile.failingRecords}`, profile.failingRecords, (n) => keyedRecord(n, RECORD - 1)));
   if (profile.startupItems) await add('small', ndjson(`small-${profile.startupItems}`, profile.startupItems, smallRecord));
   return sets;
@@ -29,6 +31,11 @@ export async function ensureDatasets(dataDir, profile) {
 
 function ndjson(base, items, text) {
   return { name: base, file: `${base}.ndjson`, format: 'ndjson', items, keyArgs: [], lines: (n) => text(n) };
+}
+
+/** The same records as one JSON array, an element a line: `[`, then `{…},` lines, then `]`. */
+function jsonArray(base, items, text) {
+  return { name: `${base}-json`, file: `${base}.json`, format: 'json', items, keyArgs: [], header: '[', separator: ',', footer: ']', lines: (n) => text(n) };
 }
 
 function csv(base, items, size) {
@@ -59,13 +66,14 @@ async function writeLines(file, spec) {
   for (let n = 0; n < spec.items; n++) {
     const line = spec.lines(n);
     valueBytes += Buffer.byteLength(line);
-    chunk += `${line}\n`;
+    chunk += spec.separator && n < spec.items - 1 ? `${line}${spec.separator}\n` : `${line}\n`;
     if (chunk.length >= MB) {
       fileBytes += chunk.length;
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';
     }
   }
+  if (spec.footer) chunk += `${spec.footer}\n`;
   fileBytes += chunk.length;
   out.end(chunk);
   await once(out, 'finish');

@@ -18,6 +18,13 @@ export async function runBigInput(dataset, base, outDir) {
   };
 }
 
+/** bwrite --format json on one large array, once: its peak RSS (issue 16). */
+export async function runBigJson(dataset, outDir) {
+  process.stderr.write(`  bwrite --format json on a ${dataset.items.toLocaleString('en')}-element array (peak RSS)…\n`);
+  const sample = await runOnce(bwrite('bwrite big json', dataset, ['--format', 'json']), path.join(outDir, 'big-json'));
+  return { items: dataset.items, wallMs: sample.wallMs, itemsPerSecond: dataset.items / (sample.wallMs / 1000), peakRssMb: sample.rssMb };
+}
+
 /** The all-stored and all-failing rows, in interleaved rounds; `only`: the names to run, or null for both. */
 export async function runFailingInput(dataset, { rounds, only }, outDir) {
   const configs = failingConfigs(dataset).filter((config) => !only || only.includes(config.name));

@@ -17,6 +17,7 @@ export const PROFILES = {
     targetsOnly: true,
     sweepRounds: 1,
     bigRecords: 0,
+    bigJsonRecords: 0,
     failingRecords: 20_000,
     startupItems: 0,
     growth: { small: 100_000, large: 1_000_000, batch: 50_000, gets: 100, statsSamples: 1, logRecords: 250_000, appendRecords: 5_000, resumeSamples: 2 },
@@ -37,6 +38,8 @@ export const PROFILES = {
     targetsOnly: false,
     sweepRounds: 1,
     bigRecords: 2_000_000,
+    // Issue 16: a 2 GB JSON array of 1 KB records, for its peak RSS.
+    bigJsonRecords: 2_000_000,
     failingRecords: 1_000_000,
     startupItems: 1_000_000,
     // Issue 15: a 1 GB log (5M lines of 201 B) with 10 MB (50k lines) appended, 3 times.

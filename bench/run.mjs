@@ -9,13 +9,13 @@ import { ensureDatasets } from './data.mjs';
 import { runGrowth } from './growth.mjs';
 import { describeMachine } from './machine.mjs';
 import { hasGnuTime } from './measure.mjs';
-import { runBigInput, runFailingInput } from './memory.mjs';
+import { runBigInput, runBigJson, runFailingInput } from './memory.mjs';
 import { parseOptions } from './options.mjs';
 import { loadNote, writeResults } from './report.mjs';
 import { removeLeftovers, removeStores, removeStoresInBackground, runRounds } from './rounds.mjs';
 import { runStartup } from './startup.mjs';
 import { runSweep } from './sweep.mjs';
-import { checkFailingMemory, checkGrowth, checkMemory, checkRatios, checkStartup } from './targets.mjs';
+import { checkBigJson, checkFailingMemory, checkGrowth, checkMemory, checkRatios, checkStartup } from './targets.mjs';
 import { BENCH_DIR, BWRITE, ROOT, useBuildSnapshot, which } from './tools.mjs';
 
 const options = parseOptions(process.argv.slice(2));
@@ -63,6 +63,14 @@ if (options.rss && sets.big && base) {
   removeStores(storesDir, { fewFiles: true });
 } else if (!growthOnly) notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
 
+let bigJson = null;
+if (options.rss && sets.bigJson && (!options.only || options.only.includes('bwrite big json'))) {
+  removeStores(storesDir);
+  step('memory on a 2 GB JSON array');
+  bigJson = await runBigJson(sets.bigJson, storesDir);
+  removeStores(storesDir, { fewFiles: true });
+} else if (!growthOnly) notes.push('Peak RSS of a 2 GB JSON array (--format json) is measured in full mode only.');
+
 // --only names main-table rows, and these two as well. Their stores hold a few files each.
 let failing = null;
 const failingOnly = options.only?.filter((name) => name === ALL_STORED || name === ALL_FAILING) ?? null;
@@ -108,9 +116,10 @@ const results = {
   sweepDataset: sets.sweep ? { items: sets.sweep.items } : null,
   main,
   ratios: main.length ? checkRatios(main) : [],
-  checks: [...checkMemory(main, big), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : []), ...(growth ? checkGrowth(growth) : [])],
+  checks: [...checkMemory(main, big), ...(bigJson ? checkBigJson(bigJson) : []), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : []), ...(growth ? checkGrowth(growth) : [])],
   growth,
   big,
+  bigJson,
   failing,
   sweep,
   startup,

@@ -9,6 +9,8 @@ const RATIOS = [
   { name: 'default / sqlite-utils', top: 'bwrite', bottom: 'sqlite-utils', min: 2.5 },
   { name: 'default / cacache', top: 'bwrite', bottom: 'cacache', min: 5 },
   { name: 'default / naive', top: 'bwrite', bottom: 'naive', min: 10 },
+  // Issue 16: the same records as one JSON array, against them as NDJSON.
+  { name: '--format json / NDJSON', top: 'bwrite json', bottom: 'bwrite', min: 0.7 },
   { name: '1 MB values / cp (MB/s)', top: 'bwrite 1m', bottom: 'cp 1m files', min: 0.7, unit: 'mbPerSecond' },
 ];
 
@@ -58,6 +60,12 @@ export function checkFailingMemory(rows) {
   if (!stored?.peakRssMb || !failing?.peakRssMb) return [{ name, value: null, limit, verdict: 'SKIP' }];
   const ratio = failing.peakRssMb / stored.peakRssMb;
   return [{ name, value: ratio, unit: '×', detail: `${failing.peakRssMb.toFixed(0)} MB vs ${stored.peakRssMb.toFixed(0)} MB`, limit, verdict: ratio <= FAILING_RSS_LIMIT ? 'PASS' : 'FAIL' }];
+}
+
+/** Issue 16: a 2 GB JSON array streams within the same peak RSS as any input. */
+export function checkBigJson(bigJson) {
+  const verdict = bigJson.peakRssMb === null ? 'SKIP' : bigJson.peakRssMb <= RSS_LIMIT_MB ? 'PASS' : 'FAIL';
+  return [{ name: `peak RSS --format json, ${bigJson.items.toLocaleString('en')} records in one array`, value: bigJson.peakRssMb, limit: `≤ ${RSS_LIMIT_MB} MB`, verdict }];
 }
 
 export function checkStartup(startup) {

@@ -1,5 +1,5 @@
 import { BwriteError } from '../errors.js';
-import { formatFromName, type InputFormat } from '../input/source.js';
+import { formatFromName, type FormatChoice } from '../input/source.js';
 import { MIN_LEASE_MS } from '../store/run-lease.js';
 import { outputFileProblem } from '../output-file.js';
 import type { ImportOptions } from './import-command.js';
@@ -29,8 +29,8 @@ export function checkFailuresFile(file: string): void {
 }
 
 /** A CSV-only option with no CSV or TSV input to act on is a mistake, not something to ignore. */
-export function checkCsvOptions(formats: InputFormat[], options: ImportOptions, command: 'import' | 'retry'): void {
-  if (formats.some((format) => format !== 'ndjson')) return;
+export function checkCsvOptions(formats: FormatChoice[], options: ImportOptions, command: 'import' | 'retry'): void {
+  if (formats.some((format) => format === 'csv' || format === 'tsv')) return;
   const given = [
     options.delimiter !== undefined && '--delimiter',
     !options.header && '--no-header',
@@ -38,16 +38,16 @@ export function checkCsvOptions(formats: InputFormat[], options: ImportOptions, 
     options.inferTypes && '--infer-types',
   ].filter((name): name is string => typeof name === 'string');
   if (given.length > 0) {
-    const why = command === 'retry' ? 'a failures file is NDJSON' : 'every input here is NDJSON; use --format csv or tsv if it is not';
+    const why = command === 'retry' ? 'a failures file is NDJSON' : 'every input here is JSON or NDJSON; use --format csv or tsv if it is not';
     throw new BwriteError('E_USAGE', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to CSV and TSV input only, and ${why}`);
   }
 }
 
-export function resolveFormat(file: string, options: ImportOptions): InputFormat {
+export function resolveFormat(file: string, options: ImportOptions): FormatChoice {
   if (options.format) return options.format;
-  if (file === '-') return 'ndjson';
+  if (file === '-') return 'json-or-ndjson';
   const format = formatFromName(file);
-  if (!format) throw new BwriteError('E_USAGE', `cannot tell the format of ${file} from its name; add --format ndjson, csv or tsv`);
+  if (!format) throw new BwriteError('E_USAGE', `cannot tell the format of ${file} from its name; add --format ndjson, json, csv or tsv`);
   return format;
 }
 

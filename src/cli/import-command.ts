@@ -5,8 +5,10 @@ import { readFailures } from '../input/failures-reader.js';
 import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
+import { readJson } from '../input/json-reader.js';
+import { sniffFile, sniffStream } from '../input/format-sniff.js';
 import type { ReadEvent } from '../input/records.js';
-import { checkInput, identityAt, openSource, readFrom, type InputFormat, type InputSource } from '../input/source.js';
+import { checkInput, identityAt, openSource, readFrom, type FormatChoice, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
@@ -22,13 +24,13 @@ import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
 import { trapSignals } from './signals.js';
-import { inputStart, type InputStart } from './resume-point.js';
+import { inputStart, type InputStart, type Seek } from './resume-point.js';
 import { checkCsvOptions, checkFailuresFile, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
 export interface ImportOptions {
   store: string;
-  format?: InputFormat;
+  format?: FormatChoice;
   key: string;
   concurrency: number;
   batchSize: number;
@@ -129,7 +131,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const notice = (message: string) => {
     if (!options.quiet) output.error(message, { prefix: 'bwrite: ' });
   };
-  const startOf = store ? (source: InputSource, seekable: boolean) => inputStart(store, source, { signal: controller.signal, notice }, Boolean(options.resume), seekable) : null;
+  const startOf = store ? (source: InputSource, seek: Seek) => inputStart(store, source, { signal: controller.signal, notice }, Boolean(options.resume), seek) : null;
   let outcome;
   try {
     outcome = await runImport(writer, openInputs(files, formats, options, deriveKey, store, opened, command === 'retry', lineBuffers, startOf), {
@@ -181,28 +183,34 @@ function writeMetricsOrSay(file: string, report: RunReport, writer: BatchWriter 
 
 async function* openInputs(
   files: string[],
-  formats: InputFormat[],
+  formats: FormatChoice[],
   options: ImportOptions,
   deriveKey: ReturnType<typeof compileKey>,
   store: Store | null,
   opened: InputSource[],
   failuresFiles: boolean,
   lineBuffers: LineBuffers,
-  startOf: ((source: InputSource, seekable: boolean) => Promise<InputStart>) | null,
+  startOf: ((source: InputSource, seek: Seek) => Promise<InputStart>) | null,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
     opened.push(source);
     const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
-    const format = formats[i]!;
-    // NDJSON is a record a line, so it can be read on from a line. A CSV record may span lines
-    // (its watermark line is where the record starts) and needs its header: it is read from the start.
-    const seekable = format === 'ndjson' && !failuresFiles;
-    const start = startOf ? await startOf(source, seekable) : { resumeAfterLine: 0, supersedes: null, from: null };
+    let format = formats[i]!;
+    // A plain file is looked at now, so that it can be read on from an offset; a stream as it is read.
+    if (format === 'json-or-ndjson' && source.path !== null && !source.gzip) format = await sniffFile(source.path);
+    // NDJSON is a record a line, so it can be read on from a line; JSON text from just past a value.
+    // A CSV record may span lines (its watermark line is where the record starts) and needs its
+    // header: it is read from the start.
+    const seek: Seek = failuresFiles ? false : format === 'ndjson' ? 'line' : format === 'json' ? 'value' : false;
+    const start = startOf ? await startOf(source, seek) : { resumeAfterLine: 0, resumeAfterByte: 0, supersedes: null, from: null };
     if (start.from) readFrom(source, start.from.bytes, lineBuffers);
+    const byOffset = { on: format === 'json' };
     let events: AsyncIterable<ReadEvent[]>;
     if (failuresFiles) events = readFailures(source.chunks, reader);
     else if (format === 'ndjson') events = readNdjson(source.chunks, reader, start.from ?? undefined);
+    else if (format === 'json') events = readJson(source.chunks, reader, start.from ?? undefined);
+    else if (format === 'json-or-ndjson') events = readSniffed(source, files[i] !== '-', reader, byOffset);
     else {
       events = readCsv(source.chunks, {
         ...reader,
@@ -217,11 +225,20 @@ async function* openInputs(
       id: source.id,
       identity: (committed) => identityAt(source, committed),
       resumeAfterLine: start.resumeAfterLine,
+      resumeAfterByte: start.resumeAfterByte,
+      byOffset,
       supersedes: start.supersedes,
       prefix: start.from,
       events,
     };
   }
+}
+
+/** Standard input or a gzip file without --format: JSON text or NDJSON, as its first bytes say. */
+async function* readSniffed(source: InputSource, named: boolean, reader: Parameters<typeof readNdjson>[1], byOffset: { on: boolean }): AsyncGenerator<ReadEvent[]> {
+  const { format, chunks } = await sniffStream(source.chunks, named);
+  byOffset.on = format === 'json';
+  yield* format === 'json' ? readJson(chunks, reader) : readNdjson(chunks, reader);
 }
 
 /** Runs looked up once each: a failures file names the same run on every line. */

@@ -92,13 +92,13 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
 
   const withFormatOptions = (command: Command) =>
     command
-      .addOption(new Option('-f, --format <format>', 'input format (default: from the extension; stdin: ndjson)').argParser(oneOf('ndjson', 'csv', 'tsv')))
+      .addOption(new Option('-f, --format <format>', 'input format: ndjson, json, csv or tsv (default: from the extension; stdin: json if it starts with [, else ndjson)').argParser(oneOf('ndjson', 'json', 'csv', 'tsv')))
       .option('--delimiter <char>', 'CSV field delimiter (\\t for a tab)', delimiter)
       .option('--no-header', 'CSV/TSV input has no header row (needs --columns)')
       .option('--columns <names>', 'column names, comma-separated, for --no-header', columnList)
       .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings');
 
-  withFormatOptions(withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store')))
+  withFormatOptions(withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, JSON, CSV or TSV records into the store')))
     .addHelpText('after', IMPORT_EXAMPLES)
     .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'import')));
 

@@ -16,6 +16,8 @@ export interface ResumeContext {
 /** Where a run starts an input, and the earlier watermark it starts over from, if it does not describe it. */
 export interface InputStart {
   resumeAfterLine: number;
+  /** The byte offset the committed prefix ends at (0 when nothing is to be skipped). */
+  resumeAfterByte: number;
   supersedes: WatermarkState | null;
   /** Set when the input can be read on from its watermark instead of from its start (see `readFrom`). */
   from: ReadFrom | null;
@@ -32,47 +34,59 @@ export interface ReadFrom extends LinePosition {
  * and not shorter than what was committed. Otherwise the file was replaced or truncated: it is
  * imported from the start, and its new watermark replaces the old one (which would only move
  * forward). A run without `--resume` checks a file the same way, for the same reason.
- * `seekable`: the input's reader can start past a line (one record a line, NDJSON); a plain file
- * it reads is then read on from the watermark's byte offset, not from its start.
+ * `seek`: the input's reader can start past a line (one record a line, NDJSON) or past a JSON
+ * value; a plain file it reads is then read on from the watermark's byte offset, not from its start.
  */
-export async function inputStart(store: Store, source: InputSource, context: ResumeContext, resume: boolean, seekable: boolean): Promise<InputStart> {
+export async function inputStart(store: Store, source: InputSource, context: ResumeContext, resume: boolean, seek: Seek): Promise<InputStart> {
+  const none = { resumeAfterLine: 0, resumeAfterByte: 0, supersedes: null, from: null };
   const mark = store.index.getWatermark(source.id);
-  if (!mark) return { resumeAfterLine: 0, supersedes: null, from: null };
-  if (source.head && !resume) return { resumeAfterLine: 0, supersedes: null, from: null };
+  if (!mark) return none;
+  if (source.head && !resume) return none;
   const line = source.head ? await stdinResumePoint(mark, source.name, source.head, context) : await fileResumePoint(mark, source);
   const supersedes = line === null ? stateOf(mark) : null;
-  const from = resume && line !== null && seekable ? await readFromPoint(mark, source) : null;
-  return { resumeAfterLine: resume ? (line ?? 0) : 0, supersedes, from };
+  const from = resume && line !== null && seek ? await readFromPoint(mark, source, seek) : null;
+  const resumed = resume && line !== null;
+  return { resumeAfterLine: resumed ? line : 0, resumeAfterByte: resumed ? mark.bytes : 0, supersedes, from };
 }
+
+/** How a reader can start inside an input: past a line, past a JSON value, or not at all. */
+export type Seek = 'line' | 'value' | false;
 
 /**
  * A regular, uncompressed file (its size is known only for a regular file) can be read from an
  * offset, when the watermark says how many records lie before it.
  */
-async function readFromPoint(mark: SavedWatermark, source: InputSource): Promise<ReadFrom | null> {
+async function readFromPoint(mark: SavedWatermark, source: InputSource, seek: 'line' | 'value'): Promise<ReadFrom | null> {
   if (source.path === null || source.gzip || source.size === null || !mark.recordsCounted) return null;
-  return (await endsLine(source.path, mark.bytes)) ? { line: mark.line, bytes: mark.bytes, records: mark.records } : null;
+  const last = await byteBefore(source.path, mark.bytes);
+  const fits = seek === 'line' ? last === 0x0a : last !== null && endsValue(last);
+  return fits ? { line: mark.line, bytes: mark.bytes, records: mark.records } : null;
+}
+
+/** What a JSON value's last byte can be: a closer, a string's quote, a number's digit, true/false/null's last letter. */
+function endsValue(byte: number): boolean {
+  return byte === 0x7d || byte === 0x5d || byte === 0x22 || (byte >= 0x30 && byte <= 0x39) || byte === 0x65 || byte === 0x6c;
 }
 
 /**
- * Whether byte `offset` of a file follows a line end, as the watermark's offset did when it was
- * saved. If not, the file was rewritten in place (or its last committed line had no line end
- * then): it is read from the start, and its lines are counted to skip the committed ones.
+ * The byte just before `offset` of a file, to check that it ends a line (or a JSON value) as the
+ * watermark's offset did when it was saved. If not, the file was rewritten in place (or its last
+ * committed line had no line end then): it is read from the start, and the committed records skipped.
  */
-async function endsLine(file: string, offset: number): Promise<boolean> {
-  if (offset <= 0) return false;
+async function byteBefore(file: string, offset: number): Promise<number | null> {
+  if (offset <= 0) return null;
   try {
     const fd = await fs.promises.open(file, 'r');
     try {
       const byte = Buffer.alloc(1);
       const { bytesRead } = await fd.read(byte, 0, 1, offset - 1);
-      return bytesRead === 1 && byte[0] === 0x0a;
+      return bytesRead === 1 ? byte[0]! : null;
     } finally {
       await fd.close();
     }
   } catch {
     // Gone or unreadable since it was opened: reading it from the start reports that as before.
-    return false;
+    return null;
   }
 }
 

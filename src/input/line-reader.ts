@@ -107,7 +107,7 @@ const EMPTY = Buffer.alloc(0);
  * faults with a new buffer per read, 28–35k with reused read buffers, and 9–12k with line
  * buffers used again.
  */
-class LineStart {
+export class LineStart {
   /** The line so far, at its start; its length is the room there is. */
   private buffer: Buffer = EMPTY;
   private length = 0;

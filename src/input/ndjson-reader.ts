@@ -20,7 +20,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
       }
       const value = trimWhitespace(bytes);
       if (value.length === 0) continue;
-      const event = (value.length >= SKELETON_MIN_LINE && readLargeRecord(line, end, value, options)) || readRecord(line, end, value, options, unterminated);
+      const event = jsonTextEvent(line, end, value, options, { unterminated });
       // A record's value may be a view of a read buffer: it is kept until the import gives it back.
       if (event.kind === 'record') lineBuffers?.lend(event.value);
       events.push(event);
@@ -29,8 +29,16 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
   }
 }
 
+/**
+ * The record in one JSON text (an NDJSON line, an element of a JSON array), or why it is none.
+ * `hints`: a failure at line 1 that looks like a whole JSON array says how to read one.
+ */
+export function jsonTextEvent(line: number, end: number, value: Buffer, options: ReaderOptions, how: { unterminated?: boolean; hints?: boolean } = {}): ReadEvent {
+  return (value.length >= SKELETON_MIN_LINE && readLargeRecord(line, end, value, options)) || readRecord(line, end, value, options, how.unterminated, how.hints ?? true);
+}
+
 /** Any line: decoded and parsed whole. Every failure's message comes from here. */
-function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined): ReadEvent {
+function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined, hints: boolean): ReadEvent {
   const text = decodeUtf8(value);
   if (text === null) {
     return invalidUtf8(line, end, value, 'the line is not valid UTF-8', unterminated);
@@ -40,10 +48,10 @@ function readRecord(line: number, end: number, value: Buffer, options: ReaderOpt
     record = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof RangeError ? 'nested too deeply' : (error as Error).message;
-    return { kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}${arrayHint(line, text)}`, key: null, raw: text, unterminated };
+    return { kind: 'failure', line, end, code: 'E_PARSE', message: `not valid JSON: ${reason}${hints ? arrayHint(line, text) : ''}`, key: null, raw: text, unterminated };
   }
   if (!isObject(record)) {
-    return { kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object${arrayHint(line, text)}`, key: null, raw: text };
+    return { kind: 'failure', line, end, code: 'E_NOT_OBJECT', message: `the record is ${describeJsonType(record)}, not a JSON object${hints ? arrayHint(line, text) : ''}`, key: null, raw: text };
   }
   return keyedEvent(line, end, record, value, options.deriveKey, () => parseExact(text));
 }

@@ -10,6 +10,8 @@ export interface RecordEvent {
   line: number;
   /** Byte offset just past the record in the (decompressed) input. */
   end: number;
+  /** The line where the record ends, when not `line` (a pretty-printed JSON element): the watermark's line. */
+  endLine?: number;
   key: string;
   value: Buffer;
   sha256: string;
@@ -38,6 +40,7 @@ export interface FailureEvent {
   kind: 'failure';
   line: number;
   end: number;
+  endLine?: number;
   code: RecordErrorCode | 'E_READ';
   message: string;
   key: string | null;
@@ -48,6 +51,11 @@ export interface FailureEvent {
   rawBytes?: Buffer;
   /** The line had no line end yet: a writer may still be appending to it (see `--resume`). */
   unterminated?: boolean;
+  /**
+   * The failure is the rest of the input (a break in JSON structure): nothing after it is read,
+   * and the watermark stays before it, so that the input, once fixed, is read on from there.
+   */
+  rest?: boolean;
   origin?: Origin;
 }
 

@@ -9,7 +9,9 @@ import { drained } from './drain.js';
 import { LineBuffers } from './line-buffers.js';
 import { StreamHead } from './stream-head.js';
 
-export type InputFormat = 'ndjson' | 'csv' | 'tsv';
+export type InputFormat = 'ndjson' | 'json' | 'csv' | 'tsv';
+/** A format, or JSON text or NDJSON as the input's first bytes say (a `.json` name, standard input): see format-sniff.ts. */
+export type FormatChoice = InputFormat | 'json-or-ndjson';
 
 const FINGERPRINT_BYTES = 4096;
 // 1 MiB reads: 1 MB values then mostly lie inside one read instead of being stitched from four
@@ -39,9 +41,10 @@ export interface InputSource {
 }
 
 /** Format from the extension, under an optional `.gz`; null when the name says nothing. */
-export function formatFromName(name: string): InputFormat | null {
+export function formatFromName(name: string): FormatChoice | null {
   const base = name.toLowerCase().replace(/\.gz$/, '');
-  if (base.endsWith('.ndjson') || base.endsWith('.jsonl') || base.endsWith('.json')) return 'ndjson';
+  if (base.endsWith('.ndjson') || base.endsWith('.jsonl')) return 'ndjson';
+  if (base.endsWith('.json')) return 'json-or-ndjson';
   if (base.endsWith('.csv')) return 'csv';
   if (base.endsWith('.tsv') || base.endsWith('.tab')) return 'tsv';
   return null;

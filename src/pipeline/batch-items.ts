@@ -61,6 +61,8 @@ export interface SubmitOptions {
   readerFailures?: FailureEntry[];
   /** The failure entries for the batch's failed items, given their final results (recorded with the batch). */
   itemFailures?: (results: ItemResult[]) => FailureEntry[];
+  /** false: this batch's records are not matched by line with an overlapping run's (they may share a line). */
+  shareInput?: boolean;
 }
 
 export interface SubmittedBatch {

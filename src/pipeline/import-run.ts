@@ -16,6 +16,13 @@ export interface RunInput {
   identity: (committed: number) => Pick<Watermark, 'dev' | 'ino' | 'fingerprint' | 'fingerprintLen'>;
   /** Records that start at or before this line were committed by an earlier run (`--resume`). */
   resumeAfterLine: number;
+  /** Where the committed prefix ends in bytes; records that end there or before were committed. */
+  resumeAfterByte: number;
+  /**
+   * Set (by the reader, before its first record) when records may share a line (JSON text): they
+   * are skipped by offset, not line, and not matched by line with an overlapping run's.
+   */
+  byOffset: { on: boolean };
   /** The earlier watermark of this input that does not describe it (replaced or truncated): its own replaces it. */
   supersedes: WatermarkState | null;
   /**
@@ -212,7 +219,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     let lastLine = 0;
     let lastEnd = 0;
     let lastSeen = input.prefix?.line ?? 0;
-    let flushedLine = 0;
+    let flushedEnd = 0;
     let records = input.prefix?.records ?? 0;
     let lastRecords = records;
     // Records read since the last flush that never reach the writer (skipped by --resume, or failed
@@ -232,14 +239,14 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     }
 
     const flush = async (): Promise<void> => {
-      const advanced = lastLine !== flushedLine;
+      const advanced = lastEnd !== flushedEnd;
       if (!advanced && aside.empty) return;
       const items = batch;
       const bytes = batchBytes;
       const { counts: alsoCounted, failures: readerFailures, bytes: failureBytes } = aside.take();
       batch = [];
       batchBytes = 0;
-      flushedLine = lastLine;
+      flushedEnd = lastEnd;
       const settleAside = (committed: AlsoCounted | null) => {
         failedUncommitted -= readerFailures.length;
         if (!committed) return;
@@ -256,7 +263,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
       const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records: lastRecords, supersedes: input.supersedes } : null;
       const itemFailures = (results: ItemResult[]) => itemFailureEntries(results, items);
-      const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures });
+      const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures, shareInput: input.byOffset.on ? false : undefined });
       outstanding.add(
         submitted.done.then((outcome) => {
           settleAside(outcome.committed ? outcome.alsoCounted : null);
@@ -303,7 +310,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
           if (event.kind === 'record') options.lineBuffers?.release(event.value);
           continue;
         }
-        if (event.line <= input.resumeAfterLine) {
+        if (input.byOffset.on ? event.end <= input.resumeAfterByte : event.line <= input.resumeAfterLine) {
           records++;
           countAside('skipped');
           if (event.kind === 'record') options.lineBuffers?.release(event.value);
@@ -313,15 +320,15 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         if (event.kind === 'failure') {
           countAside('failed', failureEntry(input.name, event), (event.raw?.length ?? 0) + (event.rawBytes?.length ?? 0));
           // Not left for later (no --resume), but kept behind the watermark all the same.
-          if (event.unterminated) continue;
-          lastLine = event.line;
+          if (event.unterminated || event.rest) continue;
+          lastLine = event.endLine ?? event.line;
           lastEnd = event.end;
           lastRecords = records;
           // Flushed like a batch, or an input where nothing has a key (a wrong --key) is held whole.
           if (aside.full) await flush();
         } else {
           counters.read++;
-          lastLine = event.line;
+          lastLine = event.endLine ?? event.line;
           lastEnd = event.end;
           lastRecords = records;
           const { origin } = event;

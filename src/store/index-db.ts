@@ -250,7 +250,8 @@ export class IndexDb {
    */
   private watermarkMovesOn(watermark: Watermark, stored: StoredWatermark | undefined, same: boolean, runId: string): boolean {
     if (!stored || isState(stored, watermark.supersedes)) return true;
-    if (same) return watermark.line > stored.line;
+    // By offset, not line: JSON values may share a line.
+    if (same) return watermark.bytes > stored.bytes;
     if (stored.startedAt === null) return true;
     return (this.runStart(runId) ?? Infinity) >= stored.startedAt;
   }

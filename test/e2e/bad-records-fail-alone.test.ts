@@ -91,11 +91,11 @@ describe('a bad record fails alone and lands in the failures file', () => {
     expect(again.run.stderr).toContain(`bwrite: ${before[0]!.source}:3: E_PARSE`);
   });
 
-  it('a .json file holding one JSON array fails at line 1 with a hint that bwrite reads NDJSON and how to convert it', async () => {
+  it('a JSON array in an .ndjson file fails at line 1 with a hint that bwrite reads NDJSON and how to convert it', async () => {
     const dir = await tempDir();
     for (const [name, text] of [
-      ['pretty.json', '[\n  {"id": "a"},\n  {"id": "b"}\n]\n'],
-      ['compact.json', '[{"id":"a"},{"id":"b"}]\n'],
+      ['pretty.ndjson', '[\n  {"id": "a"},\n  {"id": "b"}\n]\n'],
+      ['compact.ndjson', '[{"id":"a"},{"id":"b"}]\n'],
     ] as const) {
       const file = await writeText(join(dir, name), text);
       const { run, args } = await importJson(join(dir, `store-${name}`), [file], { cwd: dir });
