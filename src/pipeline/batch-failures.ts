@@ -1,5 +1,6 @@
 import { BwriteError, classifyError, errorCode } from '../errors.js';
 import type { FailureLine } from '../store/failure-rows.js';
+import { isShared } from '../store/index-db.js';
 import type { Store } from '../store/store.js';
 import { asError, type AlsoCounted, type ItemResult, type SubmitOptions, type WriteItem } from './batch-items.js';
 import type { FailureEntry, FailureLog } from './failure-log.js';
@@ -17,13 +18,14 @@ export interface Recorded {
 
 /**
  * Inside the batch's transaction: its failure entries (reader failures first), numbered and kept
- * in the index until they are in the failures file. A reader failure at a line an overlapping run
- * committed (`committedBefore`) is that run's: left out, and counted as skipped. `numberedAfter`:
- * the last number taken by a batch before it in the same transaction.
+ * in the index until they are in the failures file. A reader failure at a record an overlapping
+ * run committed (one that ends by the byte offset `committedBefore`) is that run's: left out, and
+ * counted as skipped. `numberedAfter`: the last number taken by a batch before it in the same
+ * transaction.
  */
 export function recordFailures(store: Store, runId: string, log: FailureLog | null, options: SubmitOptions, results: ItemResult[], committedBefore: number, numberedAfter?: number): Recorded {
   const given = options.readerFailures ?? [];
-  const readerFailures = given.filter((entry) => !(entry.line !== null && entry.line <= committedBefore));
+  const readerFailures = given.filter((entry) => !isShared(entry.end, committedBefore));
   const alsoCounted = sharedAside(options.alsoCounted, given.length - readerFailures.length);
   const failures = [...readerFailures, ...(options.itemFailures?.(results) ?? [])];
   const lines = log?.prepare(failures, numberedAfter) ?? [];
@@ -31,12 +33,11 @@ export function recordFailures(store: Store, runId: string, log: FailureLog | nu
   return { results, alsoCounted, failures, lines };
 }
 
-/** Under --resume, a failed item at a line an overlapping run committed meanwhile is that run's: skipped here. */
+/** Under --resume, a failed item at a record an overlapping run committed meanwhile is that run's: skipped here. */
 export function shareOut(results: ItemResult[], items: readonly WriteItem[], committedBefore: number): ItemResult[] {
   if (committedBefore === 0) return results;
   return results.map((result, i) => {
-    const line = items[i]?.line;
-    if (!result.failed || line === null || line === undefined || line > committedBefore) return result;
+    if (!result.failed || !isShared(items[i]?.end, committedBefore)) return result;
     return { key: result.key, outcome: 'skipped', failed: false, sha256: result.sha256, size: result.size, attempts: result.attempts, durationMs: result.durationMs };
   });
 }
@@ -64,7 +65,7 @@ export function appendCommitted(store: Store, runId: string, log: FailureLog, li
   }
 }
 
-/** The aside counts with `sharedOut` reader failures counted as skipped: an overlapping run committed their lines. */
+/** The aside counts with `sharedOut` reader failures counted as skipped: an overlapping run committed their records. */
 function sharedAside(counted: AlsoCounted | undefined, sharedOut: number): AlsoCounted {
   const { read, skipped, failed } = counted ?? { read: 0, skipped: 0, failed: 0 };
   return { read, skipped: skipped + sharedOut, failed: failed - sharedOut };

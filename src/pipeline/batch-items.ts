@@ -14,6 +14,8 @@ export interface WriteItem {
   type?: string;
   source?: string | null;
   line?: number | null;
+  /** Byte offset just past the record in its input: under `shareInput`, how another run's records are told. */
+  end?: number | null;
   /** The value's SHA-256 when the caller has it already (hashing then stays off the write path). */
   sha256?: string;
   /** Under `replace`: keep the stored value if it is newer than this record (see NewerGuard). */
@@ -61,8 +63,6 @@ export interface SubmitOptions {
   readerFailures?: FailureEntry[];
   /** The failure entries for the batch's failed items, given their final results (recorded with the batch). */
   itemFailures?: (results: ItemResult[]) => FailureEntry[];
-  /** false: this batch's records are not matched by line with an overlapping run's (they may share a line). */
-  shareInput?: boolean;
 }
 
 export interface SubmittedBatch {
@@ -89,8 +89,9 @@ export interface BatchWriterOptions {
   /** Where the run's failure entries go: each commits in the index with its batch, then is appended here. */
   failures?: FailureLog | null;
   /**
-   * `--resume`: overlapping runs share an input. A line that another run committed meanwhile is
-   * skipped (and a failure at it is that run's), so no line is stored or failed twice.
+   * `--resume`: overlapping runs share an input. A record that another run committed meanwhile
+   * (its `end` at or before that run's watermark) is skipped, and a failure at it is that run's,
+   * so no record is stored or failed twice.
    */
   shareInput?: boolean;
   /**

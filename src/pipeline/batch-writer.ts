@@ -434,7 +434,7 @@ export class BatchWriter {
     at: { hold?: LeaseHold | null; faults?: boolean; numberedAfter?: number; together?: boolean },
   ): Recorded {
     const { store } = this;
-    const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput && options.shareInput !== false };
+    const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
     const commit = at.together ? store.index.applyBatch.bind(store.index) : store.index.commitBatch.bind(store.index);
     return commit(batch, (outcomes, committedBefore) => {
       if (at.hold) this.run.confirm(at.hold);
@@ -468,6 +468,7 @@ export class BatchWriter {
         inline: inline ? bytes : null,
         source: item.source ?? null,
         line: item.line ?? null,
+        end: item.end ?? null,
         unlessNewer: item.unlessNewer ?? null,
       });
     }

@@ -10,6 +10,8 @@ export interface FailureEntry {
   error: string;
   code: string;
   attempts: number;
+  /** Byte offset just past the record in its input, to share it with an overlapping run (not written to the file). */
+  end?: number;
   /** The run that first read the record (kept through `bwrite retry`); the log fills in its own. */
   run?: string;
   /**
@@ -85,6 +87,6 @@ export class FailureLog {
 
 /** The JSON text of one failures-file line; `entry` comes first, so even a cut-off line says whose it is. */
 function failureLine(entry: FailureEntry, id: string, runId: string): string {
-  const { payload, run, ...about } = entry;
+  const { payload, run, end: _, ...about } = entry;
   return `${JSON.stringify({ entry: id, ...about, run: run ?? runId }).slice(0, -1)},${payload}}`;
 }

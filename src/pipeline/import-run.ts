@@ -18,10 +18,7 @@ export interface RunInput {
   resumeAfterLine: number;
   /** Where the committed prefix ends in bytes; records that end there or before were committed. */
   resumeAfterByte: number;
-  /**
-   * Set (by the reader, before its first record) when records may share a line (JSON text): they
-   * are skipped by offset, not line, and not matched by line with an overlapping run's.
-   */
+  /** Set (by the reader, before its first record) when records may share a line (JSON text): they are skipped by offset, not line. */
   byOffset: { on: boolean };
   /** The earlier watermark of this input that does not describe it (replaced or truncated): its own replaces it. */
   supersedes: WatermarkState | null;
@@ -219,6 +216,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
     let lastLine = 0;
     let lastEnd = 0;
     let lastSeen = input.prefix?.line ?? 0;
+    let lastSeenEnd = input.prefix ? input.resumeAfterByte : 0;
     let flushedEnd = 0;
     let records = input.prefix?.records ?? 0;
     let lastRecords = records;
@@ -263,7 +261,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       // Only --resume skips or an E_READ since the last flush: their counts commit, the watermark stays.
       const watermark: Watermark | null = advanced ? { name: input.id, ...input.identity(lastEnd), line: lastLine, bytes: lastEnd, records: lastRecords, supersedes: input.supersedes } : null;
       const itemFailures = (results: ItemResult[]) => itemFailureEntries(results, items);
-      const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures, shareInput: input.byOffset.on ? false : undefined });
+      const submitted = writer.submit(items, { watermark, alsoCounted, readerFailures, itemFailures });
       outstanding.add(
         submitted.done.then((outcome) => {
           settleAside(outcome.committed ? outcome.alsoCounted : null);
@@ -294,8 +292,9 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
         // The watermark stays before it: once the file is whole (a download completed in place),
-        // --resume reads on from there.
-        countAside('failed', { source: input.name, line: lastSeen + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, payload: rawPayload(null) });
+        // --resume reads on from there. It ends past the last record seen: an overlapping run that
+        // committed further has it.
+        countAside('failed', { source: input.name, line: lastSeen + 1, end: lastSeenEnd + 1, key: null, error: readErrorMessage(error), code: 'E_READ', attempts: 0, payload: rawPayload(null) });
         break;
       }
       if (next === STOPPED || next.done) {
@@ -305,6 +304,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       for (const event of next.value) {
         if (shouldStop()) break reading;
         lastSeen = event.line;
+        lastSeenEnd = event.end;
         if (event.unterminated && options.onIncompleteLastLine) {
           options.onIncompleteLastLine(input.name, event.line);
           if (event.kind === 'record') options.lineBuffers?.release(event.value);
@@ -338,6 +338,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
             sha256: event.sha256,
             source: origin?.source ?? input.name,
             line: origin ? origin.line : event.line,
+            end: event.end,
             run: origin?.run,
             unlessNewer: origin?.run && origin.runInfo ? { run: origin.run, ...origin.runInfo, source: origin.source, line: origin.line } : undefined,
           });
@@ -423,7 +424,7 @@ function failureEntry(source: string, event: FailureEvent): FailureEntry {
   const where = event.origin ?? { source, line: event.line };
   let payload = event.record !== undefined ? recordPayload(event.record, event.raw ?? null) : rawPayload(event.raw ?? null);
   if (event.rawBytes) payload += `,"rawBase64":${JSON.stringify(event.rawBytes.toString('base64'))}`;
-  return { source: where.source, line: where.line, key: event.key, error: event.message, code: event.code, attempts: 0, run: event.origin?.run, payload };
+  return { source: where.source, line: where.line, end: event.end, key: event.key, error: event.message, code: event.code, attempts: 0, run: event.origin?.run, payload };
 }
 
 function readErrorMessage(error: unknown): string {

@@ -15,6 +15,8 @@ export interface IndexRow {
   inline: Uint8Array | null;
   source: string | null;
   line: number | null;
+  /** Byte offset just past the record in its input (not stored): how `shareInput` tells another run's records. */
+  end?: number | null;
   /** Under `replace`, keep the stored value when it is newer than this record: outcome skipped. */
   unlessNewer?: NewerGuard | null;
 }
@@ -96,8 +98,9 @@ export interface BatchCommit {
   runId: string;
   watermark: Watermark | null;
   /**
-   * `--resume`: lines of this input that an overlapping run committed meanwhile (up to the
-   * stored watermark, when it describes the same input) are that run's; rows at them are skipped.
+   * `--resume`: records of this input that an overlapping run committed meanwhile (those that end
+   * at or before the stored watermark's byte offset, when it describes the same input) are that
+   * run's; rows of them are skipped. By offset, not line: JSON values may share a line.
    */
   shareInput?: boolean;
 }
@@ -115,6 +118,11 @@ function isState(stored: Watermark, state: WatermarkState | null | undefined): b
 function sameInput(stored: Watermark, watermark: Watermark): boolean {
   if (stored.dev !== watermark.dev || stored.ino !== watermark.ino) return false;
   return stored.fingerprintLen !== watermark.fingerprintLen || stored.fingerprint === watermark.fingerprint;
+}
+
+/** Whether a record that ends at `end` is an overlapping run's: it committed this input up to `committedBefore`. */
+export function isShared(end: number | null | undefined, committedBefore: number): boolean {
+  return end !== null && end !== undefined && end <= committedBefore;
 }
 
 const BUSY_TIMEOUT_MS = 5000;
@@ -187,9 +195,9 @@ export class IndexDb {
   /**
    * Commits a batch's rows, its changes to the running totals and its source's watermark in one
    * BEGIN IMMEDIATE transaction. `finish` runs inside it, before COMMIT, with each row's outcome
-   * in order and the line up to which an overlapping run had already committed this input (see
-   * `shareInput`); what it records (failure entries, history counts) commits or rolls back with the
-   * rows, and its return value is returned. Under `skip` and `fail` an existing key is left alone.
+   * in order and the byte offset up to which an overlapping run had already committed this input
+   * (see `shareInput`); what it records (failure entries, history counts) commits or rolls back
+   * with the rows, and its return value is returned. Under `skip` and `fail` an existing key is left alone.
    */
   commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
     return this.inTransaction(() => this.applyBatch(batch, finish));
@@ -212,12 +220,12 @@ export class IndexDb {
     const now = Date.now();
     const stored = watermark ? this.storedWatermark(watermark.name) : undefined;
     const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
-    const committedBefore = batch.shareInput && same ? stored.line : 0;
+    const committedBefore = batch.shareInput && same ? stored.bytes : 0;
     const outcomes: RowOutcome[] = new Array(rows.length);
     const tally = new TotalsTally();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      outcomes[i] = row.line !== null && row.line <= committedBefore ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
+      outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : this.applyRow(row, mode, runId, now, tally);
     }
     tally.save(this.totals);
     if (watermark && this.watermarkMovesOn(watermark, stored, same, runId)) {

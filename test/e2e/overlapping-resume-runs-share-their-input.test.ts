@@ -93,6 +93,36 @@ describe('overlapping --resume runs of one input share it', () => {
     }
     await expectVerifies(store, 'after three overlapping runs', true);
   }, 120_000);
+
+  // Elements of a one-line array all share line 1: the runs tell them apart by byte offset.
+  it.each([
+    ['a one-line array', (elements: object[]) => JSON.stringify(elements)],
+    ['a pretty-printed array', (elements: object[]) => JSON.stringify(elements, null, 2)],
+  ])('two overlapping runs over %s of JSON store each element once and fail each bad element once', async (_, layout) => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const N = 3000;
+    const bad = Array.from({ length: Math.floor(N / 13) }, (_, i) => (i + 1) * 13);
+    const elements = Array.from({ length: N }, (_, i) => ((i + 1) % 13 === 0 ? { nokey: i + 1 } : { id: `k${pad(i + 1, 4)}` }));
+    const input = await writeText(join(dir, 'x.json'), layout(elements));
+
+    const slow = startImport(store, ['--resume', '--batch-size', '100', ...SLOW_RETRIES, input], SLOW);
+    await waitUntil(async () => (await committedByRunning(store)) >= 200, 'the slow run to commit its first batches', 60_000, 100);
+    const fast = await finished(startImport(store, ['--resume', input]), 'the fast --resume run', [1]);
+    expect(fast.written, "the fast run went on from the slow run's watermark").toBeLessThan(N - bad.length);
+    const slowSummary = await finished(slow, 'the slow run', [1]);
+
+    const runs = [slowSummary, fast];
+    expect(runs.reduce((sum, s) => sum + s.read, 0), 'each run read every element').toBe(2 * N);
+    expect(runs.reduce((sum, s) => sum + s.written, 0), 'each good element written by one run').toBe(N - bad.length);
+    expect(runs.reduce((sum, s) => sum + s.failed, 0), 'each bad element failed by one run').toBe(bad.length);
+    const failed = (await allFailures(store)).map((failure) => (failure.record as { nokey: number }).nokey).sort((a, b) => a - b);
+    expect(failed, 'each bad element in exactly one failures file').toEqual(bad);
+    expect((await exportMap(store)).size, 'every good element stored').toBe(N - bad.length);
+    expect(slowSummary.skipped, 'the slow run skipped what the fast run committed meanwhile').toBeGreaterThan(0);
+    const again = await importJson(store, ['--resume', input]);
+    expect(again.summary, 'the watermark stayed at the end of the input').toMatchObject({ read: N, skipped: N, written: 0, failed: 0 });
+  }, 120_000);
 });
 
 async function allFailures(store: string): Promise<Failure[]> {
