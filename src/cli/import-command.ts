@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
 import { readFailures } from '../input/failures-reader.js';
+import type { InputEncoding } from '../input/encoding.js';
 import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
@@ -49,6 +50,8 @@ export interface ImportOptions {
   header: boolean;
   columns?: string[];
   inferTypes?: boolean;
+  relaxQuotes?: boolean;
+  encoding?: InputEncoding;
   type: string;
   maxRecordSize: number;
   sourceName?: string;
@@ -190,9 +193,9 @@ async function* openInputs(
   startOf: ((source: InputSource, seekable: boolean) => Promise<InputStart>) | null,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
-    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
+    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers, encoding: options.encoding });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, encoding: source.encoding };
     const format = formats[i]!;
     // NDJSON is a record a line, so it can be read on from a line. A CSV record may span lines
     // (its watermark line is where the record starts) and needs its header: it is read from the start.
@@ -207,6 +210,7 @@ async function* openInputs(
         ...reader,
         delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
         quoting: format === 'csv',
+        relaxQuotes: Boolean(options.relaxQuotes),
         columns: options.header ? null : (options.columns ?? null),
         inferTypes: Boolean(options.inferTypes),
       });

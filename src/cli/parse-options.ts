@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { ENCODINGS, type InputEncoding } from '../input/encoding.js';
 import { typeProblem } from '../store/keys.js';
 
 /** Commander parsers: a bad value is a usage error (exit 2) with a sentence naming the option. */
@@ -48,4 +49,11 @@ export function typeTag(value: string): string {
   const problem = typeProblem(value);
   if (problem) throw new InvalidArgumentError(`${problem}.`);
   return value;
+}
+
+/** `--encoding`: one of the names bwrite transcodes from, in any letter case. */
+export function encodingName(value: string): InputEncoding {
+  const name = value.trim().toLowerCase();
+  if (!(ENCODINGS as readonly string[]).includes(name)) throw new InvalidArgumentError(`expected one of ${ENCODINGS.join(', ')}.`);
+  return name as InputEncoding;
 }

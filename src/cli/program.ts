@@ -4,7 +4,7 @@ import { COUNT_ON_READ_MAX_ITEMS } from '../store/totals.js';
 import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
-import { columnList, DEFAULT_STORE, delimiter, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import { columnList, DEFAULT_STORE, delimiter, encodingName, integer, oneOf, storeDir, typeTag } from './parse-options.js';
 import type { StatsOptions } from './stats-command.js';
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -13,6 +13,7 @@ const IMPORT_EXAMPLES = `
 Examples:
   $ bwrite import data.ndjson --concurrency 20
   $ bwrite import --key 'sensor:{sensor}:{ts}' readings.csv.gz
+  $ bwrite import --encoding windows-1252 --relax-quotes export-from-excel.csv
   $ zcat dump.jsonl.gz | bwrite import - --key user.id --json
   $ bwrite import --format tsv --no-header --columns id,name,score scores.txt
   # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter
@@ -76,6 +77,8 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
       .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings');
 
   withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, CSV or TSV records into the store'))
+    .option('--encoding <enc>', 'the input\'s encoding: utf-8, latin1 (iso-8859-1), windows-1252, utf-16le, utf-16be (default: utf-8, or UTF-16 by its byte-order mark)', encodingName)
+    .option('--relax-quotes', 'CSV: a quote inside an unquoted field is data (12" pipe), not an error')
     .addHelpText('after', IMPORT_EXAMPLES)
     .action(async (files: string[], options: ImportOptions) => setExit(await (await import('./import-command.js')).importCommand(files, options, output, 'import')));
 

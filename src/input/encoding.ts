@@ -34,11 +34,22 @@ export async function* toUtf8(chunks: AsyncIterable<Buffer>, encoding: InputEnco
     return;
   }
   // Every byte is a character of its own: an ASCII chunk is already UTF-8.
-  const windows = encoding === 'windows-1252' ? new TextDecoder('windows-1252') : null;
   for await (const chunk of chunks) {
     if (isAscii(chunk)) yield chunk;
-    else yield Buffer.from(windows ? windows.decode(chunk) : chunk.toString('latin1'), 'utf8');
+    else yield Buffer.from(encoding === 'windows-1252' ? windows1252(chunk) : chunk.toString('latin1'), 'utf8');
   }
+}
+
+/**
+ * Windows-1252 is Latin-1 but for 0x80-0x9F. Mapped here: Node 20's TextDecoder('windows-1252')
+ * decodes those bytes as Latin-1. The five bytes Windows leaves undefined keep their Latin-1
+ * meaning, as the WHATWG encoding standard says.
+ */
+const WINDOWS_1252_C1 = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+
+function windows1252(chunk: Buffer): string {
+  const text = chunk.toString('latin1');
+  return text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_C1[c.charCodeAt(0) - 0x80]!);
 }
 
 const INVALID = Buffer.from([0xff]);

@@ -1,5 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { parseExact } from './exact-numbers.js';
+import { encodingLabel } from './encoding.js';
 import { jsonSkeleton, SKELETON_MIN_LINE } from './json-skeleton.js';
 import { decodeUtf8, readLines, type LinePosition } from './line-reader.js';
 import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
@@ -33,7 +34,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
 function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined): ReadEvent {
   const text = decodeUtf8(value);
   if (text === null) {
-    return invalidUtf8(line, end, value, 'the line is not valid UTF-8', unterminated);
+    return invalidUtf8(line, end, value, `the line is not valid ${encodingLabel(options.encoding)}`, unterminated);
   }
   let record: unknown;
   try {
