@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
 import { readFailures } from '../input/failures-reader.js';
 import type { InputEncoding } from '../input/encoding.js';
+import { guardFormat } from '../input/format-guard.js';
 import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
@@ -162,7 +163,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (store && lease) await finishRun(store, lease, report, failures);
   const metricsProblem = options.metricsFile === undefined ? null : writeMetricsOrSay(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
-  if (!options.quiet) output.error(summaryLine(report));
+  // An input in another format is the whole story when nothing else was read: its hint is the one line.
+  if (outcome.wrongFormat) output.error(outcome.wrongFormat.message, { prefix: 'bwrite: error: ' });
+  if (!options.quiet && !(outcome.wrongFormat && report.read === 0)) output.error(summaryLine(report));
   if (options.json) output.data(JSON.stringify(report));
   // Last, so a log shows it under the summary. The run's data is committed either way; an
   // otherwise clean run still exits 2 (the --metrics-file value proved unusable), so cron notices.
@@ -215,6 +218,8 @@ async function* openInputs(
         inferTypes: Boolean(options.inferTypes),
       });
     }
+    // An input read from its start is first checked to be in its format (see format-guard.ts).
+    if (!failuresFiles && start.resumeAfterLine === 0 && !start.from) events = guardFormat(events, { name: source.name, format, magic: () => source.magic });
     yield {
       name: source.name,
       id: source.id,
@@ -272,6 +277,7 @@ async function finishRun(store: Store, lease: RunLease, report: RunReport, failu
 /** A store that failed outranks a signal: the run's status says `aborted`, and cron must see exit 3. */
 function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Signals | null): number {
   if (stoppedBy === 'store') return 3;
+  if (stoppedBy === 'format') return 2;
   if (signal) return interruptedExitCode(signal);
   if (report.status === 'ok') return 0;
   return 1;
