@@ -198,7 +198,7 @@ async function* openInputs(
   for (let i = 0; i < files.length; i++) {
     const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers, encoding: options.encoding });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, encoding: source.encoding };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, encoding: () => source.encoding };
     const format = formats[i]!;
     // NDJSON is a record a line, so it can be read on from a line. A CSV record may span lines
     // (its watermark line is where the record starts) and needs its header: it is read from the start.

@@ -61,7 +61,7 @@ function readRow(record: CsvRecord, options: CsvOptions): { fields: string[]; te
   }
   if (record.bytes === null) return { ...tooLarge(record.line, record.end, record.size, options.maxRecordBytes), unterminated: record.unterminated };
   const text = decodeUtf8(record.bytes);
-  if (text === null) return failure(record, 'E_INVALID_UTF8', `the row is not valid ${encodingLabel(options.encoding)}`, decodeLossy(record.bytes));
+  if (text === null) return failure(record, 'E_INVALID_UTF8', `the row is not valid ${encodingLabel(options.encoding?.())}`, decodeLossy(record.bytes));
   const split = splitFields(text, options.delimiter, options.quoting, options.relaxQuotes);
   if ('error' in split) return failure(record, 'E_CSV', split.error, text);
   return { fields: split.fields, text };

@@ -34,7 +34,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, options: Reader
 function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined): ReadEvent {
   const text = decodeUtf8(value);
   if (text === null) {
-    return invalidUtf8(line, end, value, `the line is not valid ${encodingLabel(options.encoding)}`, unterminated);
+    return invalidUtf8(line, end, value, `the line is not valid ${encodingLabel(options.encoding?.())}`, unterminated);
   }
   let record: unknown;
   try {

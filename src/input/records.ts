@@ -60,8 +60,8 @@ export interface ReaderOptions {
   runInfo?: (runId: string) => OriginRun | null;
   /** The largest record accepted, in bytes. */
   maxRecordBytes: number;
-  /** The input's encoding, to name it when a line cannot be read (the readers see it as UTF-8 already). */
-  encoding?: InputEncoding;
+  /** The input's encoding, to name it when a line cannot be read (the readers see UTF-8 already); standard input's is known once read. */
+  encoding?: () => InputEncoding;
   /** Where long lines are copied to (NDJSON); the import run gives each back once it is written. */
   lineBuffers?: LineBuffers;
 }

@@ -221,10 +221,9 @@ async function* sniffAndDecode(stream: Readable, source: InputSource, encoding: 
  * from what a byte-order mark at the start of the decompressed bytes says when it is not known yet.
  */
 async function* decodeIterable(raw: AsyncIterable<Buffer>, source: InputSource, encoding: InputEncoding | undefined): AsyncGenerator<Buffer> {
-  const counted = countRead(raw, source);
   const decompressed = source.compression
-    ? decompress(counted, { compression: source.compression, chunkSize: READ_CHUNK, file: source.path, onRead: (n) => (source.bytesRead += n) })
-    : counted;
+    ? decompress(raw, { compression: source.compression, chunkSize: READ_CHUNK, file: source.path, onRead: (n) => (source.bytesRead += n) })
+    : countRead(raw, source);
   if (encoding !== undefined) {
     yield* toUtf8(decompressed, encoding);
     return;
@@ -234,12 +233,7 @@ async function* decodeIterable(raw: AsyncIterable<Buffer>, source: InputSource, 
   yield* toUtf8(rest, source.encoding);
 }
 
-/** An uncompressed input's bytes counted as read; a decompressor counts what it reads itself. */
 async function* countRead(raw: AsyncIterable<Buffer>, source: InputSource): AsyncGenerator<Buffer> {
-  if (source.compression) {
-    yield* raw;
-    return;
-  }
   for await (const chunk of raw) {
     source.bytesRead += chunk.length;
     yield chunk;
