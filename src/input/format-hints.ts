@@ -1,9 +1,10 @@
 import type { FailureEvent } from './records.js';
+import type { InputFormat } from './source.js';
 
 export interface HintContext {
   /** The input as messages name it. */
   name: string;
-  format: 'ndjson' | 'csv' | 'tsv';
+  format: InputFormat;
   /** Its first bytes as stored, before any decompression (standard input's are known once it is read). */
   magic: () => Buffer;
 }
@@ -35,7 +36,9 @@ export function formatHint(failures: FailureEvent[], context: HintContext): stri
   if (failures.every((failure) => failure.code === 'E_INVALID_UTF8')) {
     return 'its lines are not UTF-8; if it is text in another encoding, add --encoding latin1, windows-1252, utf-16le or utf-16be';
   }
-  return context.format === 'ndjson' ? ndjsonHint(failures, texts) : csvHint(failures, texts);
+  if (context.format === 'ndjson') return ndjsonHint(failures, texts);
+  if (context.format === 'csv' || context.format === 'tsv') return csvHint(failures, texts);
+  return null;
 }
 
 function ndjsonHint(failures: FailureEvent[], texts: string[]): string | null {
