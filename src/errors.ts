@@ -14,8 +14,8 @@ export type RecordErrorCode =
   | 'E_VALUE_INVALID'
   | 'E_TYPE_INVALID';
 
-/** Codes for a command that cannot run at all (`E_DAMAGED`: a stored value fails its check on reading). */
-export type UsageErrorCode = 'E_USAGE' | 'E_INPUT' | 'E_STORE' | 'E_DAMAGED';
+/** Codes for a command that cannot run at all (`E_DAMAGED`: a stored value fails its check on reading; `E_FORMAT`: an input plainly in another format). */
+export type UsageErrorCode = 'E_USAGE' | 'E_INPUT' | 'E_FORMAT' | 'E_STORE' | 'E_DAMAGED';
 
 export type ErrorCode = RecordErrorCode | UsageErrorCode | 'E_INTERNAL';
 

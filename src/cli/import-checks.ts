@@ -36,6 +36,7 @@ export function checkCsvOptions(formats: FormatChoice[], options: ImportOptions,
     !options.header && '--no-header',
     options.columns !== undefined && '--columns',
     options.inferTypes && '--infer-types',
+    options.relaxQuotes && '--relax-quotes',
   ].filter((name): name is string => typeof name === 'string');
   if (given.length > 0) {
     const why = command === 'retry' ? 'a failures file is NDJSON' : 'every input here is JSON or NDJSON; use --format csv or tsv if it is not';

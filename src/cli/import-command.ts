@@ -2,13 +2,15 @@ import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
 import { readFailures } from '../input/failures-reader.js';
+import type { InputEncoding } from '../input/encoding.js';
+import { guardFormat } from '../input/format-guard.js';
 import { compileKey } from '../input/key.js';
 import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
 import { readJson } from '../input/json-reader.js';
 import { sniffFile, sniffStream } from '../input/format-sniff.js';
 import type { ReadEvent } from '../input/records.js';
-import { checkInput, identityAt, openSource, readFrom, type FormatChoice, type InputSource } from '../input/source.js';
+import { checkInput, identityAt, openSource, readFrom, type FormatChoice, type InputFormat, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
@@ -52,6 +54,8 @@ export interface ImportOptions {
   header: boolean;
   columns?: string[];
   inferTypes?: boolean;
+  relaxQuotes?: boolean;
+  encoding?: InputEncoding;
   type: string;
   maxRecordSize: number;
   sourceName?: string;
@@ -162,7 +166,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (store && lease) await finishRun(store, lease, report, failures);
   const metricsProblem = options.metricsFile === undefined ? null : writeMetricsOrSay(options.metricsFile, report, writer, lastSuccessMs);
   if (outcome.fatal) output.error(`the store failed: ${outcome.fatal.message}; what was committed stays, and 'bwrite import --resume' finishes the rest once the store is fixed`, { prefix: 'bwrite: error: ' });
-  if (!options.quiet) output.error(summaryLine(report));
+  // An input in another format is the whole story when nothing else was read: its hint is the one line.
+  if (outcome.wrongFormat) output.error(outcome.wrongFormat.message, { prefix: 'bwrite: error: ' });
+  if (!options.quiet && !(outcome.wrongFormat && report.read === 0)) output.error(summaryLine(report));
   if (options.json) output.data(JSON.stringify(report));
   // Last, so a log shows it under the summary. The run's data is committed either way; an
   // otherwise clean run still exits 2 (the --metrics-file value proved unusable), so cron notices.
@@ -193,12 +199,12 @@ async function* openInputs(
   startOf: ((source: InputSource, seek: Seek) => Promise<InputStart>) | null,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
-    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers });
+    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers, encoding: options.encoding });
     opened.push(source);
-    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers };
+    const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, encoding: () => source.encoding };
     let format = formats[i]!;
     // A plain file is looked at now, so that it can be read on from an offset; a stream as it is read.
-    if (format === 'json-or-ndjson' && source.path !== null && !source.gzip) format = await sniffFile(source.path);
+    if (format === 'json-or-ndjson' && source.path !== null && source.plain) format = await sniffFile(source.path);
     // NDJSON is a record a line, so it can be read on from a line; JSON text from just past a value.
     // A CSV record may span lines (its watermark line is where the record starts) and needs its
     // header: it is read from the start.
@@ -216,9 +222,16 @@ async function* openInputs(
         ...reader,
         delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
         quoting: format === 'csv',
+        relaxQuotes: Boolean(options.relaxQuotes),
         columns: options.header ? null : (options.columns ?? null),
         inferTypes: Boolean(options.inferTypes),
       });
+    }
+    // An input read from its start is first checked to be in its format (see format-guard.ts).
+    if (!failuresFiles && start.resumeAfterLine === 0 && !start.from) {
+      // Standard input or a compressed .json is judged as what its first bytes made it.
+      const judged = (): InputFormat => (format === 'json-or-ndjson' ? (byOffset.on ? 'json' : 'ndjson') : format);
+      events = guardFormat(events, { name: source.name, get format() { return judged(); }, magic: () => source.magic });
     }
     yield {
       name: source.name,
@@ -286,6 +299,7 @@ async function finishRun(store: Store, lease: RunLease, report: RunReport, failu
 /** A store that failed outranks a signal: the run's status says `aborted`, and cron must see exit 3. */
 function exitCode(report: RunReport, stoppedBy: string | null, signal: NodeJS.Signals | null): number {
   if (stoppedBy === 'store') return 3;
+  if (stoppedBy === 'format') return 2;
   if (signal) return interruptedExitCode(signal);
   if (report.status === 'ok') return 0;
   return 1;

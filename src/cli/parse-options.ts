@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { ENCODINGS, type InputEncoding } from '../input/encoding.js';
 import { typeProblem } from '../store/keys.js';
 
 /** Commander parsers: a bad value is a usage error (exit 2) with a sentence naming the option. */
@@ -58,4 +59,11 @@ export function duration(value: string): number {
   const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2]!]! : NaN;
   if (!Number.isSafeInteger(ms)) throw new InvalidArgumentError('expected a duration such as 30d, 12h or 90m: a whole number and one of s, m, h, d, w.');
   return ms;
+}
+
+/** `--encoding`: one of the names bwrite transcodes from, in any letter case. */
+export function encodingName(value: string): InputEncoding {
+  const name = value.trim().toLowerCase();
+  if (!(ENCODINGS as readonly string[]).includes(name)) throw new InvalidArgumentError(`expected one of ${ENCODINGS.join(', ')}.`);
+  return name as InputEncoding;
 }

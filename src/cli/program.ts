@@ -4,7 +4,7 @@ import { COUNT_ON_READ_MAX_ITEMS } from '../store/totals.js';
 import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
-import { columnList, DEFAULT_STORE, delimiter, duration, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import { columnList, DEFAULT_STORE, delimiter, duration, encodingName, integer, oneOf, storeDir, typeTag } from './parse-options.js';
 import type { GcOptions } from './admin-commands.js';
 import type { DeleteOptions } from './delete-command.js';
 import type { StatsOptions } from './stats-command.js';
@@ -15,6 +15,7 @@ const IMPORT_EXAMPLES = `
 Examples:
   $ bwrite import data.ndjson --concurrency 20
   $ bwrite import --key 'sensor:{sensor}:{ts}' readings.csv.gz
+  $ bwrite import --encoding windows-1252 --relax-quotes export-from-excel.csv
   $ zcat dump.jsonl.gz | bwrite import - --key user.id --json
   $ bwrite import --format tsv --no-header --columns id,name,score scores.txt
   # cron: import a growing log every 5 minutes, only what is new, metrics for node_exporter;
@@ -56,7 +57,7 @@ Examples:
  */
 export function buildProgram(output: Output, setExit: (code: number) => void, version: string): Command {
   const program = new Command('bwrite')
-    .description('Bulk import of NDJSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
+    .description('Bulk import of NDJSON, JSON, CSV and TSV into a local content-addressed store, through one bounded-concurrency writer.')
     .version(version, '-V, --version', 'print the version')
     .configureOutput({ outputError: (text, write) => write(`bwrite: ${oneLine(text)} (see 'bwrite --help')\n`) })
     .exitOverride();
@@ -96,7 +97,9 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
       .option('--delimiter <char>', 'CSV field delimiter (\\t for a tab)', delimiter)
       .option('--no-header', 'CSV/TSV input has no header row (needs --columns)')
       .option('--columns <names>', 'column names, comma-separated, for --no-header', columnList)
-      .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings');
+      .option('--infer-types', 'CSV/TSV: numbers, booleans and empty-as-null instead of strings')
+      .option('--relax-quotes', 'CSV: a quote inside an unquoted field is data (12" pipe), not an error')
+      .option('--encoding <enc>', "the input's encoding: utf-8, latin1 (iso-8859-1), windows-1252, utf-16le, utf-16be (default: utf-8, or UTF-16 by its byte-order mark)", encodingName);
 
   withFormatOptions(withImportOptions(program.command('import').argument('[files...]', "inputs; '-' is standard input").description('import NDJSON, JSON, CSV or TSV records into the store')))
     .addHelpText('after', IMPORT_EXAMPLES)

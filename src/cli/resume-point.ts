@@ -53,11 +53,13 @@ export async function inputStart(store: Store, source: InputSource, context: Res
 export type Seek = 'line' | 'value' | false;
 
 /**
- * A regular, uncompressed file (its size is known only for a regular file) can be read from an
- * offset, when the watermark says how many records lie before it.
+ * A regular, uncompressed UTF-8 file (its size is known only for a regular file) can be read from
+ * an offset, when the watermark says how many records lie before it. A compressed or transcoded
+ * input is read from its start and its committed lines skipped: the watermark's offsets count
+ * its UTF-8 text, which is not the file's bytes.
  */
 async function readFromPoint(mark: SavedWatermark, source: InputSource, seek: 'line' | 'value'): Promise<ReadFrom | null> {
-  if (source.path === null || source.gzip || source.size === null || !mark.recordsCounted) return null;
+  if (source.path === null || !source.plain || source.size === null || !mark.recordsCounted) return null;
   const last = await byteBefore(source.path, mark.bytes);
   const fits = seek === 'line' ? last === 0x0a : last !== null && endsValue(last);
   return fits ? { line: mark.line, bytes: mark.bytes, records: mark.records } : null;
@@ -97,7 +99,7 @@ async function fileResumePoint(mark: Watermark, source: InputSource): Promise<nu
   // file that only grew, would make it look truncated, and it would be imported from the start.
   const size = source.size === null ? null : sizeNow(source.path);
   if (size !== null && size < mark.fingerprintLen) return null;
-  if (!source.gzip && size !== null && size < mark.bytes) return null;
+  if (source.plain && size !== null && size < mark.bytes) return null;
   const now = mark.fingerprintLen === source.fingerprintLen ? source.fingerprint : await fingerprintOf(source.path, mark.fingerprintLen);
   return now === mark.fingerprint ? mark.line : null;
 }

@@ -56,7 +56,7 @@ export function buildReport(args: {
     peakInFlight: writer?.peakInFlight ?? 0,
     failuresFile: args.failuresFile,
     sources: args.sources,
-    error: outcome.fatal ? outcome.fatal.message : null,
+    error: outcome.fatal ? outcome.fatal.message : (outcome.wrongFormat?.message ?? null),
   };
 }
 

@@ -3,9 +3,11 @@ export type FieldsResult = { fields: string[] } | { error: string };
 /**
  * Splits one record's text (its line end removed) into fields. With quoting, a field that starts
  * with `"` runs to the matching quote (`""` is a quote, line ends are data) and must be followed
- * by a delimiter or the end; a quote anywhere else is an error, as csv-parse and RFC 4180 have it.
+ * by a delimiter or the end; a quote anywhere else is an error, as csv-parse and RFC 4180 have it,
+ * unless `relaxQuotes`: then a quote inside an unquoted field is data (`12" pipe`), as Python's
+ * csv module and csv-parse's relax_quotes read it.
  */
-export function splitFields(text: string, delimiter: string, quoting: boolean): FieldsResult {
+export function splitFields(text: string, delimiter: string, quoting: boolean, relaxQuotes = false): FieldsResult {
   const fields: string[] = [];
   let i = 0;
   for (;;) {
@@ -33,8 +35,8 @@ export function splitFields(text: string, delimiter: string, quoting: boolean): 
     } else {
       const next = text.indexOf(delimiter, i);
       const value = next === -1 ? text.slice(i) : text.slice(i, next);
-      if (quoting && value.includes('"')) {
-        return { error: `field ${number} has a quote inside an unquoted value; quote the whole field and double the quote ("a""b")` };
+      if (quoting && !relaxQuotes && value.includes('"')) {
+        return { error: `field ${number} has a quote inside an unquoted value; quote the whole field and double the quote ("a""b"), or add --relax-quotes to read it as data` };
       }
       fields.push(value);
       if (next === -1) return { fields };

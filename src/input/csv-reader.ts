@@ -1,5 +1,6 @@
 import { splitFields } from './csv-fields.js';
 import { splitCsvRecords, type CsvRecord } from './csv-records.js';
+import { encodingLabel } from './encoding.js';
 import { decodeLossy, decodeUtf8 } from './line-reader.js';
 import { keyedEvent, tooLarge, type FailureEvent, type ReadEvent, type ReaderOptions } from './records.js';
 
@@ -7,6 +8,8 @@ export interface CsvOptions extends ReaderOptions {
   delimiter: string;
   /** TSV has no quoting: a quote is an ordinary character. */
   quoting: boolean;
+  /** A quote inside an unquoted field is data, not an error (`--relax-quotes`). */
+  relaxQuotes?: boolean;
   /** Column names when the input has no header row. */
   columns: string[] | null;
   inferTypes: boolean;
@@ -58,8 +61,8 @@ function readRow(record: CsvRecord, options: CsvOptions): { fields: string[]; te
   }
   if (record.bytes === null) return { ...tooLarge(record.line, record.end, record.size, options.maxRecordBytes), unterminated: record.unterminated };
   const text = decodeUtf8(record.bytes);
-  if (text === null) return failure(record, 'E_INVALID_UTF8', 'the row is not valid UTF-8', decodeLossy(record.bytes));
-  const split = splitFields(text, options.delimiter, options.quoting);
+  if (text === null) return failure(record, 'E_INVALID_UTF8', `the row is not valid ${encodingLabel(options.encoding?.())}`, decodeLossy(record.bytes));
+  const split = splitFields(text, options.delimiter, options.quoting, options.relaxQuotes);
   if ('error' in split) return failure(record, 'E_CSV', split.error, text);
   return { fields: split.fields, text };
 }

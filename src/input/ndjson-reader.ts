@@ -1,5 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { parseExact } from './exact-numbers.js';
+import { encodingLabel } from './encoding.js';
 import { jsonSkeleton, SKELETON_MIN_LINE } from './json-skeleton.js';
 import { decodeUtf8, readLines, type LinePosition } from './line-reader.js';
 import { describeJsonType, invalidUtf8, keyedEvent, tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
@@ -41,7 +42,7 @@ export function jsonTextEvent(line: number, end: number, value: Buffer, options:
 function readRecord(line: number, end: number, value: Buffer, options: ReaderOptions, unterminated: boolean | undefined, hints: boolean): ReadEvent {
   const text = decodeUtf8(value);
   if (text === null) {
-    return invalidUtf8(line, end, value, 'the line is not valid UTF-8', unterminated);
+    return invalidUtf8(line, end, value, `the line is not valid ${encodingLabel(options.encoding?.())}`, unterminated);
   }
   let record: unknown;
   try {
@@ -80,7 +81,7 @@ function readLargeRecord(line: number, end: number, value: Buffer, options: Read
 /** A file that opens with `[` is most likely one JSON array, not NDJSON: say so once, at line 1. */
 function arrayHint(line: number, text: string): string {
   if (line !== 1 || !text.startsWith('[')) return '';
-  return " (bwrite reads NDJSON, one JSON object per line; convert a JSON array first: jq -c '.[]' FILE | bwrite import -)";
+  return ' (this is read as NDJSON, one JSON object per line; a JSON array is read with --format json)';
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

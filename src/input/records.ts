@@ -1,5 +1,6 @@
 import type { RecordErrorCode } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
+import type { InputEncoding } from './encoding.js';
 import type { KeyDeriver } from './key.js';
 import type { LineBuffers } from './line-buffers.js';
 import { decodeLossy } from './line-reader.js';
@@ -67,6 +68,8 @@ export interface ReaderOptions {
   runInfo?: (runId: string) => OriginRun | null;
   /** The largest record accepted, in bytes. */
   maxRecordBytes: number;
+  /** The input's encoding, to name it when a line cannot be read (the readers see UTF-8 already); standard input's is known once read. */
+  encoding?: () => InputEncoding;
   /** Where long lines are copied to (NDJSON); the import run gives each back once it is written. */
   lineBuffers?: LineBuffers;
 }

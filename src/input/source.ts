@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
 import type { Watermark } from '../store/index-db.js';
-import { drained } from './drain.js';
+import { COMPRESSED_SUFFIX, compressionOf, MAGIC_BYTES, type Compression } from './compression.js';
+import { decompress } from './decompress.js';
+import { encodingFromBom, toUtf8, type InputEncoding } from './encoding.js';
 import { LineBuffers } from './line-buffers.js';
 import { StreamHead } from './stream-head.js';
 
@@ -18,7 +19,11 @@ const FINGERPRINT_BYTES = 4096;
 // (200 × 1 MB: 1.52 s → 1.0–1.26 s); 1 KB records cost the same (2.6–2.7 s per 100k), 20 MB more RSS.
 const READ_CHUNK = 1024 * 1024;
 
-/** One input: a file or standard input, gzip or not, read as a stream of (decompressed) bytes. */
+/**
+ * One input: a file or standard input, compressed or not, in any encoding of `--encoding`, read
+ * as a stream of UTF-8 bytes (`chunks`): decompressed first, then transcoded. Every reader (NDJSON,
+ * CSV, JSON) reads those chunks, so lines, offsets and watermarks all count in that text.
+ */
 export interface InputSource {
   /** What messages and the failures file call it: the path as given, or `-`. */
   name: string;
@@ -29,20 +34,30 @@ export interface InputSource {
   size: number | null;
   dev: number | null;
   ino: number | null;
-  gzip: boolean;
+  /** Known when the file is opened; for standard input once its first bytes are read. */
+  compression: Compression | null;
+  /** The input's encoding, from `--encoding` or a UTF-16 byte-order mark (else UTF-8); for standard input known once read. */
+  encoding: InputEncoding;
+  /**
+   * The text's offsets are the file's own (uncompressed, UTF-8): it can be read from an offset
+   * (`readFrom`), and an offset past its size means it was truncated.
+   */
+  plain: boolean;
+  /** The first bytes as stored (before decompression), to say what an input that cannot be read looks like. */
+  magic: Buffer;
   /** SHA-256 of the first `fingerprintLen` bytes of the file as stored; null for standard input. */
   fingerprint: string | null;
   fingerprintLen: number;
   /** Standard input's first (decompressed) bytes, for its watermark and `--resume`; null for a file. */
   head: StreamHead | null;
-  /** Raw bytes consumed so far (compressed bytes for gzip). */
+  /** Raw bytes consumed so far (compressed bytes for a compressed input). */
   bytesRead: number;
   chunks: AsyncIterable<Buffer>;
 }
 
-/** Format from the extension, under an optional `.gz`; null when the name says nothing. */
+/** Format from the extension, under an optional `.gz`, `.zst`, `.xz` or `.bz2`; null when the name says nothing. */
 export function formatFromName(name: string): FormatChoice | null {
-  const base = name.toLowerCase().replace(/\.gz$/, '');
+  const base = name.toLowerCase().replace(COMPRESSED_SUFFIX, '');
   if (base.endsWith('.ndjson') || base.endsWith('.jsonl')) return 'ndjson';
   if (base.endsWith('.json')) return 'json-or-ndjson';
   if (base.endsWith('.csv')) return 'csv';
@@ -65,8 +80,15 @@ export function checkInput(spec: string): void {
   if (stat.isDirectory()) throw new BwriteError('E_INPUT', `cannot read input ${spec}: it is a directory`);
 }
 
-export async function openSource(spec: string, options: { sourceName?: string; lineBuffers?: LineBuffers } = {}): Promise<InputSource> {
-  if (spec === '-') return openStdin(options.sourceName);
+export interface OpenOptions {
+  sourceName?: string;
+  lineBuffers?: LineBuffers;
+  /** `--encoding`: when not given, a UTF-16 byte-order mark says UTF-16, anything else is UTF-8. */
+  encoding?: InputEncoding;
+}
+
+export async function openSource(spec: string, options: OpenOptions = {}): Promise<InputSource> {
+  if (spec === '-') return openStdin(options);
   checkInput(spec);
   const fd = await fs.promises.open(spec, 'r');
   let head: Buffer;
@@ -79,7 +101,9 @@ export async function openSource(spec: string, options: { sourceName?: string; l
   } finally {
     await fd.close();
   }
-  const gzip = isGzip(head);
+  const compression = compressionOf(head);
+  // An uncompressed file's first bytes are its text's: a byte-order mark is known now.
+  const encoding = options.encoding ?? (compression ? 'utf-8' : (encodingFromBom(head) ?? 'utf-8'));
   const source: InputSource = {
     name: spec,
     id: path.resolve(spec),
@@ -87,17 +111,19 @@ export async function openSource(spec: string, options: { sourceName?: string; l
     size: stat.isFile() ? stat.size : null,
     dev: stat.dev,
     ino: stat.ino,
-    gzip,
+    compression,
+    encoding,
+    plain: compression === null && encoding === 'utf-8',
+    magic: Buffer.from(head.subarray(0, MAGIC_BYTES)),
     fingerprint: sha256Hex(head),
     fingerprintLen: head.length,
     head: null,
     bytesRead: 0,
     chunks: (async function* () {})(),
   };
-  // zlib may hold on to what it is given, so gzip input gets a fresh buffer for every read.
-  source.chunks = gzip
-    ? gunzipChunks(fs.createReadStream(spec, { highWaterMark: READ_CHUNK }), source)
-    : decodeIterable(readReusing(spec, options.lineBuffers ?? new LineBuffers(), 0), false, source);
+  // A decoder may hold on to what it is given, so compressed input gets a fresh buffer for every read.
+  const raw = compression ? fs.createReadStream(spec, { highWaterMark: READ_CHUNK }) : readReusing(spec, options.lineBuffers ?? new LineBuffers(), 0);
+  source.chunks = decodeIterable(raw, source, compression ? options.encoding : encoding);
   return source;
 }
 
@@ -106,9 +132,9 @@ export async function openSource(spec: string, options: { sourceName?: string; l
  * that is committed, so that its cost follows what is new, not the whole file.
  */
 export function readFrom(source: InputSource, offset: number, buffers: LineBuffers): void {
-  if (source.path === null || source.gzip) throw new Error(`${source.name} cannot be read from an offset`);
+  if (source.path === null || !source.plain) throw new Error(`${source.name} cannot be read from an offset`);
   source.bytesRead = offset;
-  source.chunks = decodeIterable(readReusing(source.path, buffers, offset), false, source);
+  source.chunks = decodeIterable(readReusing(source.path, buffers, offset), source, 'utf-8');
 }
 
 /**
@@ -150,7 +176,8 @@ export async function fingerprintOf(file: string, length: number): Promise<strin
   }
 }
 
-function openStdin(sourceName: string | undefined): InputSource {
+function openStdin(options: OpenOptions): InputSource {
+  const sourceName = options.sourceName;
   const source: InputSource = {
     name: sourceName ?? '-',
     id: `stdin:${sourceName ?? '-'}`,
@@ -158,14 +185,17 @@ function openStdin(sourceName: string | undefined): InputSource {
     size: null,
     dev: null,
     ino: null,
-    gzip: false,
+    compression: null,
+    encoding: options.encoding ?? 'utf-8',
+    plain: false,
+    magic: Buffer.alloc(0),
     fingerprint: null,
     fingerprintLen: 0,
     head: null,
     bytesRead: 0,
     chunks: (async function* () {})(),
   };
-  const head = new StreamHead(sniffAndDecode(process.stdin, source), FINGERPRINT_BYTES);
+  const head = new StreamHead(sniffAndDecode(process.stdin, source, options.encoding), FINGERPRINT_BYTES);
   source.head = head;
   source.chunks = head.chunks();
   return source;
@@ -182,151 +212,63 @@ export function identityAt(source: InputSource, committed: number): Pick<Waterma
   return { dev: source.dev, ino: source.ino, fingerprint: source.fingerprint, fingerprintLen: source.fingerprintLen };
 }
 
-async function* sniffAndDecode(stream: Readable, source: InputSource): AsyncGenerator<Buffer> {
-  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let first = await iterator.next();
-  // A gzip magic number needs two bytes; a pipe may deliver one at a time.
-  while (!first.done && first.value.length < 2) {
-    const more = await iterator.next();
-    if (more.done) break;
-    first = { done: false, value: Buffer.concat([first.value, more.value]) };
+async function* sniffAndDecode(stream: Readable, source: InputSource, encoding: InputEncoding | undefined): AsyncGenerator<Buffer> {
+  const { head, rest } = await firstBytes(stream, MAGIC_BYTES);
+  source.compression = compressionOf(head);
+  source.magic = Buffer.from(head.subarray(0, MAGIC_BYTES));
+  yield* decodeIterable(rest, source, encoding);
+}
+
+/**
+ * The input's text: decompressed if it is compressed, then transcoded to UTF-8 from `encoding`, or
+ * from what a byte-order mark at the start of the decompressed bytes says when it is not known yet.
+ */
+async function* decodeIterable(raw: AsyncIterable<Buffer>, source: InputSource, encoding: InputEncoding | undefined): AsyncGenerator<Buffer> {
+  const decompressed = source.compression
+    ? decompress(raw, { compression: source.compression, chunkSize: READ_CHUNK, file: source.path, onRead: (n) => (source.bytesRead += n) })
+    : countRead(raw, source);
+  if (encoding !== undefined) {
+    yield* toUtf8(decompressed, encoding);
+    return;
   }
-  if (first.done) return;
-  source.gzip = isGzip(first.value);
+  const { head, rest } = await firstBytes(decompressed, 2);
+  source.encoding = encodingFromBom(head) ?? 'utf-8';
+  yield* toUtf8(rest, source.encoding);
+}
+
+async function* countRead(raw: AsyncIterable<Buffer>, source: InputSource): AsyncGenerator<Buffer> {
+  for await (const chunk of raw) {
+    source.bytesRead += chunk.length;
+    yield chunk;
+  }
+}
+
+/**
+ * At least the first `length` bytes of a stream (fewer if it ends sooner), and the whole stream,
+ * those bytes included: a pipe may deliver one byte at a time.
+ */
+async function firstBytes(stream: AsyncIterable<Buffer>, length: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const read: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < length) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    read.push(next.value);
+    size += next.value.length;
+  }
   async function* rest(): AsyncGenerator<Buffer> {
-    yield first.value as Buffer;
+    yield* read;
+    if (done) return;
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
       yield next.value;
     }
   }
-  yield* decodeIterable(rest(), source.gzip, source);
-}
-
-async function* decodeIterable(raw: AsyncIterable<Buffer>, gzip: boolean, source: InputSource): AsyncGenerator<Buffer> {
-  if (!gzip) {
-    for await (const chunk of raw) {
-      source.bytesRead += chunk.length;
-      yield chunk;
-    }
-    return;
-  }
-  yield* gunzipChunks(raw, source);
-}
-
-const HIGH_WATER = 8;
-const GZIP_SLICE = 16 * 1024;
-
-/**
- * Decompresses gzip (several members are read as one stream). Everything decoded before damage
- * (a truncated member, trailing garbage) is delivered first; then the damage is an `E_READ` error.
- * zlib drops what the write that hit the damage had decoded, so for a file that one slice is
- * decoded again, a byte at a time, to deliver the records it held.
- */
-async function* gunzipChunks(raw: AsyncIterable<Buffer>, source: InputSource): AsyncGenerator<Buffer> {
-  let delivered = 0;
-  try {
-    for await (const chunk of inflate(raw, (n) => (source.bytesRead += n))) {
-      delivered += chunk.length;
-      yield chunk;
-    }
-  } catch (error) {
-    const damage = error as Error & { confirmed?: number };
-    if (source.path !== null && damage.confirmed !== undefined) yield* redecodeSlice(source.path, damage.confirmed, delivered);
-    throw new BwriteError('E_READ', `the gzip data is damaged (${damage.message}); what came before it was read`, { cause: error });
-  }
-}
-
-/** The output of the damaged slice that was not delivered yet: past the first `delivered` bytes. */
-async function* redecodeSlice(file: string, confirmed: number, delivered: number): AsyncGenerator<Buffer> {
-  async function* input(): AsyncGenerator<Buffer> {
-    let offset = 0;
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
-      for (let i = 0; i < chunk.length; ) {
-        const bytewise = offset >= confirmed;
-        const size = bytewise ? 1 : Math.min(chunk.length - i, confirmed - offset);
-        yield chunk.subarray(i, i + size);
-        i += size;
-        offset += size;
-        if (offset >= confirmed + GZIP_SLICE) return;
-      }
-    }
-  }
-  let produced = 0;
-  try {
-    for await (const chunk of inflate(input(), () => {})) {
-      const skip = Math.max(0, delivered - produced);
-      produced += chunk.length;
-      if (skip < chunk.length) yield chunk.subarray(skip);
-    }
-  } catch {
-    // The same damage again: everything before it has now been delivered.
-  }
-}
-
-/** zlib's gunzip as an iterable, fed in small slices; an error carries the input offset it was confirmed up to. */
-async function* inflate(raw: AsyncIterable<Buffer>, onRead: (bytes: number) => void): AsyncGenerator<Buffer> {
-  const gunzip = createGunzip({ chunkSize: READ_CHUNK });
-  const queue: Buffer[] = [];
-  let failure: Error | null = null;
-  let ended = false;
-  let confirmed = 0;
-  let wake: (() => void) | null = null;
-  const signal = () => {
-    const resume = wake;
-    wake = null;
-    resume?.();
-  };
-  gunzip.on('data', (chunk: Buffer) => {
-    queue.push(chunk);
-    if (queue.length >= HIGH_WATER) gunzip.pause();
-    signal();
-  });
-  gunzip.on('error', (error) => {
-    failure ??= Object.assign(error, { confirmed });
-    signal();
-  });
-  gunzip.on('end', () => {
-    ended = true;
-    signal();
-  });
-  const feed = (async () => {
-    try {
-      for await (const chunk of raw) {
-        onRead(chunk.length);
-        for (let offset = 0; offset < chunk.length; offset += GZIP_SLICE) {
-          if (gunzip.destroyed || failure) return;
-          const slice = chunk.subarray(offset, offset + GZIP_SLICE);
-          const accepted = gunzip.write(slice, (error) => {
-            if (!error) confirmed += slice.length;
-          });
-          if (!accepted) await drained(gunzip);
-        }
-      }
-      if (!gunzip.destroyed) gunzip.end();
-    } catch (error) {
-      gunzip.destroy(error as Error);
-    }
-  })();
-  try {
-    for (;;) {
-      const chunk = queue.shift();
-      if (chunk) {
-        if (queue.length < HIGH_WATER / 2 && gunzip.isPaused()) gunzip.resume();
-        yield chunk;
-        continue;
-      }
-      if (failure) throw failure;
-      if (ended) return;
-      await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    gunzip.destroy();
-    await feed;
-  }
-}
-
-function isGzip(head: Buffer): boolean {
-  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  return { head: read.length === 1 ? read[0]! : Buffer.concat(read), rest: rest() };
 }

@@ -7,6 +7,7 @@ import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-w
 import type { AlsoCounted } from './batch-items.js';
 import type { FailureEntry } from './failure-log.js';
 import { AsideRecords } from './aside-records.js';
+import { WrongFormatError } from '../input/format-guard.js';
 
 /** One input as the pipeline sees it: named records, and where an earlier run left off. */
 export interface RunInput {
@@ -62,8 +63,10 @@ export interface RunOutcome {
   status: RunStatus;
   counters: RunCounters;
   /** Why the run stopped early, if it did. */
-  stoppedBy: 'max-errors' | 'store' | 'signal' | null;
+  stoppedBy: 'max-errors' | 'store' | 'signal' | 'format' | null;
   fatal: Error | null;
+  /** The input that plainly is not in its format (`format`): nothing of it was written. */
+  wrongFormat: WrongFormatError | null;
 }
 
 // Batches taken in but not yet committed: enough to keep every permit busy while the oldest
@@ -189,7 +192,7 @@ async function nextFlushingWhenIdle<T>(iterator: AsyncIterator<T>, signal: Abort
  */
 export async function runImport(writer: BatchWriter | null, inputs: AsyncIterable<RunInput>, options: ImportRunOptions): Promise<RunOutcome> {
   const counters: RunCounters = { read: 0, written: 0, skipped: 0, failed: 0 };
-  const state: { stoppedBy: RunOutcome['stoppedBy'] } = { stoppedBy: null };
+  const state: { stoppedBy: RunOutcome['stoppedBy']; wrongFormat: WrongFormatError | null } = { stoppedBy: null, wrongFormat: null };
   const outstanding = new Outstanding(writer, options.batchSize);
   const giveBack = (items: RunItem[]) => {
     if (options.lineBuffers) for (const item of items) options.lineBuffers.release(item.value);
@@ -289,6 +292,12 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
       try {
         next = await nextFlushingWhenIdle(iterator, options.signal, batch.length > 0 || !aside.empty ? flushIdle : null);
       } catch (error) {
+        if (error instanceof WrongFormatError) {
+          // Nothing of this input reached a batch: the run stops as a usage error, with its hint.
+          state.stoppedBy = 'format';
+          state.wrongFormat = error;
+          break;
+        }
         // The input itself broke (damaged gzip, an I/O error): what was read stays, the rest of
         // this input is one failure, and the run goes on with the next input.
         // The watermark stays before it: once the file is whole (a download completed in place),
@@ -358,7 +367,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
   const fatal = writer?.fatal ?? null;
   const stoppedBy = fatal ? 'store' : state.stoppedBy;
   const status: RunStatus = stoppedBy === 'signal' ? 'interrupted' : stoppedBy ? 'aborted' : counters.failed > 0 ? 'partial' : 'ok';
-  return { status, counters, stoppedBy, fatal };
+  return { status, counters, stoppedBy, fatal, wrongFormat: state.wrongFormat };
 }
 
 function account(outcome: BatchOutcome, counters: RunCounters): void {

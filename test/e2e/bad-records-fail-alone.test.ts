@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, linesOf, tempDir, writeText } from '../helpers/cli.js';
+import { fixture, linesOf, runBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportValues, importJson, readFailures, type Failure } from '../helpers/store.js';
 
 /** A failure carries the parsed record, or the raw text when it could not be parsed. */
@@ -91,17 +91,21 @@ describe('a bad record fails alone and lands in the failures file', () => {
     expect(again.run.stderr).toContain(`bwrite: ${before[0]!.source}:3: E_PARSE`);
   });
 
-  it('a JSON array in an .ndjson file fails at line 1 with a hint that bwrite reads NDJSON and how to convert it', async () => {
+  it('an .ndjson file holding one JSON array over lines of their own fails at line 1 with a hint naming --format json', async () => {
     const dir = await tempDir();
-    for (const [name, text] of [
-      ['pretty.ndjson', '[\n  {"id": "a"},\n  {"id": "b"}\n]\n'],
-      ['compact.ndjson', '[{"id":"a"},{"id":"b"}]\n'],
-    ] as const) {
-      const file = await writeText(join(dir, name), text);
-      const { run, args } = await importJson(join(dir, `store-${name}`), [file], { cwd: dir });
-      expect(run.code, describeRun(args, run)).toBe(1);
-      expect(run.stderr).toMatch(new RegExp(`${name}:1: E_(PARSE|NOT_OBJECT): .*bwrite reads NDJSON, one JSON object per line; convert a JSON array first: jq -c '\\.\\[\\]' FILE`));
-    }
+    const file = await writeText(join(dir, 'pretty.ndjson'), '[\n  {"id": "a"},\n  {"id": "b"}\n]\n');
+    const { run, args } = await importJson(join(dir, 'store'), [file], { cwd: dir });
+    // {"id": "b"} parses on its own line and is stored, so the input is not judged to be in another format.
+    expect(run.code, describeRun(args, run)).toBe(1);
+    expect(run.stderr).toMatch(/pretty\.ndjson:1: E_(PARSE|NOT_OBJECT): .*this is read as NDJSON, one JSON object per line; a JSON array is read with --format json/);
+  });
+
+  it('an .ndjson file that is one JSON array on one line stops with exit 2 and a hint naming --format json (see an-input-in-another-format-stops-with-a-hint)', async () => {
+    const dir = await tempDir();
+    const file = await writeText(join(dir, 'compact.ndjson'), '[{"id":"a"},{"id":"b"}]\n');
+    const run = await runBwrite(['import', '--store', join(dir, 'store'), file], { cwd: dir });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain('compact.ndjson: it looks like a JSON array, not NDJSON (one JSON object a line); add --format json');
   });
 
   it('writes failures to the file named by --failures', async () => {
