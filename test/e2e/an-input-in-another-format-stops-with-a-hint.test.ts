@@ -46,15 +46,35 @@ describe('an input in another format', () => {
     ['a JSON array on one line', '[{"id":"a"},{"id":"b"}]\n', 'a JSON array'],
     ['a pretty-printed JSON array (jq . output)', '[\n  {\n    "id": "a"\n  },\n  {\n    "id": "b"\n  }\n]\n', 'a JSON array'],
     ['pretty-printed objects', '{\n  "id": "a",\n  "tags": ["x", "y"]\n}\n{\n  "id": "b"\n}\n', 'pretty-printed JSON'],
-  ])('%s in a .json file is named with --format json', async (_name, content, looks) => {
+  ])('%s in an .ndjson file is named with --format json', async (_name, content, looks) => {
     const dir = await tempDir();
-    const file = await writeText(join(dir, 'export.json'), content);
+    const file = await writeText(join(dir, 'export.ndjson'), content);
 
     const hint = await expectHint(join(dir, 'store'), [file]);
 
     expect(hint).toContain(`${file}: it looks like ${looks}`);
     expect(hint).toContain('--format json');
     await expectNothingImported(join(dir, 'store'));
+  });
+
+  it('pretty-printed objects piped to `bwrite import -` are named with --format json, which then imports them', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const pretty = Array.from({ length: 5 }, (_, i) => `{\n  "id": "k${i}",\n  "tags": ["x"]\n}\n`).join('');
+
+    const hint = await expectHint(store, ['-'], pretty);
+
+    expect(hint).toContain('-: it looks like pretty-printed JSON');
+    expect(hint).toContain('--format json');
+    await expectNothingImported(store);
+    expect((await importOk(store, ['--format', 'json', '-'], { input: pretty })).written).toBe(5);
+  });
+
+  it('a .json file holding a JSON array is read as JSON, not stopped with a hint', async () => {
+    const dir = await tempDir();
+    const file = await writeText(join(dir, 'export.json'), '[\n  {\n    "id": "a"\n  },\n  {\n    "id": "b"\n  }\n]\n');
+
+    expect((await importOk(join(dir, 'store'), [file])).written).toBe(2);
   });
 
   it('UTF-16 text without a byte-order mark is named with the --encoding that reads it', async () => {

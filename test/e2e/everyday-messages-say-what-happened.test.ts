@@ -59,7 +59,7 @@ describe('messages a user meets every day', () => {
     const built = await builtSources(join(repoRoot, 'dist'));
 
     for (const name of Object.keys(manifest.dependencies ?? {})) {
-      const loaded = built.some((text) => text.includes(`from '${name}'`) || text.includes(`import('${name}')`));
+      const loaded = built.some((text) => text.includes(`from '${name}'`) || text.includes(`import('${name}')`) || text.includes(`require('${name}')`));
       expect(loaded, `${name} is a runtime dependency that nothing in dist/ imports`).toBe(true);
     }
   });
