@@ -1,10 +1,10 @@
 /**
  * A large NDJSON record is mostly one or two long strings (a payload, a document). Decoding the
- * whole line to a JS string and JSON.parse-ing it costs ~13 ms per MB, while bwrite only needs to
- * know that the line is valid JSON and what its key fields say: the stored value is the line's
- * bytes. So long strings are checked where they lie in the bytes (escapes, no raw control
- * characters) and replaced by `""` in a small skeleton text, which JSON.parse then checks for
- * everything else. Measured on 1 MB values: 0.3 ms per MB instead of 13.
+ * whole line to a JS string and JSON.parse-ing it costs far more than checking its bytes, while
+ * bwrite only needs to know that the line is valid JSON and what its key fields say: the stored
+ * value is the line's bytes. So long strings are checked where they lie in the bytes (escapes, no
+ * raw control characters) and replaced by `""` in a small skeleton text, which JSON.parse then
+ * checks for everything else (figures in bench/PERFORMANCE.md, Measured design choices).
  *
  * The skeleton is exact for what it is used for: every key field that is not a long string has
  * its real value, and a key that touches a long string would be over the 1024-byte key limit
@@ -14,9 +14,8 @@
 
 /**
  * Lines at least this long take the skeleton path; shorter ones are parsed whole. The skeleton
- * also spares the line's copy as a JS string: 2,000 lines just under 64 KiB took 1.7–1.8 s and
- * 94 MB of peak RSS this way, against 2.0–2.3 s and 101 MB parsed whole. On a 45 KB line of 1,500
- * short fields (nothing to elide) it costs 5–30 % more than the whole parse.
+ * also spares the line's copy as a JS string, so it pays off on lines far shorter than 1 MB; a
+ * line of many short fields (nothing to elide) costs somewhat more this way than parsed whole.
  */
 export const SKELETON_MIN_LINE = 16 * 1024;
 
@@ -98,7 +97,7 @@ function isHex(byte: number | undefined): boolean {
 /**
  * Whether `bytes` holds a byte below 0x20, which JSON forbids inside a string. Four bytes at a
  * time with the "has less than" bit trick (exact for any bytes), eight words per test: the
- * trick's terms can be OR-ed before the one branch. 1 MB takes 0.15 ms (0.31 ms a word at a time).
+ * trick's terms can be OR-ed before the one branch, which halves the time of a word at a time.
  */
 function hasControlByte(bytes: Buffer): boolean {
   const to = bytes.length;

@@ -1,4 +1,4 @@
-/** Shorter lines get a buffer of their own as before (Node pools those under 4 KiB). */
+/** Shorter lines get a buffer of their own (Node pools those under 4 KiB). */
 export const POOLED_MIN_BYTES = 16 * 1024;
 /** Enough for what an import holds at once with the default options: 4 outstanding batches of at most 16 MiB, and a chunk of lines read ahead. */
 const DEFAULT_MAX_FREE_BYTES = 96 * 1024 * 1024;
@@ -11,13 +11,11 @@ const MAX_FREE_CHUNKS = 16;
  * of VM a fresh page costs a fault.
  *
  * - Read buffers (`readBuffer`): a plain file is read into them, and an NDJSON record that lies
- *   inside one read is a view of it, lent out (`lend`), not a copy. 100k × 1 KB records: 1.76 →
- *   1.63 s (medians of 12 interleaved runs), the time that went into allocating and copying each
- *   line.
+ *   inside one read is a view of it, lent out (`lend`), not a copy: no allocating and copying
+ *   each line.
  * - Line buffers (`take`), for lines copied out of the reads: long ones come from size classes
- *   kept here. 200 × 1 MB values spent 1.0 s of a 1.5 s import copying lines into new buffers;
- *   used again, they import in 0.85 s with 12k minor faults instead of 33k, and 2,000 × 64 KB
- *   values peak at 101 MB of RSS instead of 161.
+ *   kept here, so large values are not copied into fresh memory, which costs both time and peak
+ *   RSS (figures in bench/PERFORMANCE.md, Measured design choices).
  *
  * Memory comes back only through `release`, which the import run calls for a batch's values once
  * the writer is done with the batch (committed or not), and at once for records it skips. What is

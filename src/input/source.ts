@@ -15,8 +15,8 @@ export type InputFormat = 'ndjson' | 'json' | 'csv' | 'tsv';
 export type FormatChoice = InputFormat | 'json-or-ndjson';
 
 const FINGERPRINT_BYTES = 4096;
-// 1 MiB reads: 1 MB values then mostly lie inside one read instead of being stitched from four
-// (200 × 1 MB: 1.52 s → 1.0–1.26 s); 1 KB records cost the same (2.6–2.7 s per 100k), 20 MB more RSS.
+// 1 MiB reads: 1 MB values then mostly lie inside one read rather than being stitched from several;
+// small records cost the same (bench/PERFORMANCE.md, The sweep and the defaults).
 const READ_CHUNK = 1024 * 1024;
 
 /**
@@ -141,8 +141,8 @@ export function readFrom(source: InputSource, offset: number, buffers: LineBuffe
  * A plain file's bytes from byte `start` on, in READ_CHUNK reads into read buffers of `buffers`,
  * the next read already under way while a chunk is handed out. A chunk's buffer is used again once the next chunk is
  * asked for and every record lent from it is given back (see LineBuffers.readBuffer): readers
- * that lend nothing copy what they keep. A fresh 1 MiB buffer per read costs page faults on every
- * chunk: reading and scanning 200 MB took 400–580 ms that way, 75–100 ms in reused buffers.
+ * that lend nothing copy what they keep. A fresh 1 MiB buffer per read would cost page faults on
+ * every chunk, several times the reading and scanning itself.
  */
 async function* readReusing(file: string, buffers: LineBuffers, start: number): AsyncGenerator<Buffer> {
   const fd = await fs.promises.open(file, 'r');
