@@ -14,9 +14,8 @@ const WRITER_CHECKPOINT_PAGES = 4096;
 
 /**
  * Copies the index's write-ahead log into the database from a second connection on a worker
- * thread, so that a long import's inserts and the copying run on two cores. 100k × 1 KB inline
- * values: 2.06 → 1.88 s (medians of 7 interleaved runs); 2M: 36.1 → 22.7 s (one run each), the
- * log at most 78 MB; 10 MB more peak RSS. The import's own connection still
+ * thread, so that a long import's inserts and the copying run on two cores (figures in
+ * bench/PERFORMANCE.md, Measured design choices). The import's own connection still
  * checkpoints, less often: only a writer that finds the log fully copied starts it again from the
  * beginning, which keeps the log from growing without bound. Only an optimisation: if the worker
  * fails, nothing changes but speed.

@@ -11,12 +11,10 @@ const RECENT_LIMIT = 65_536;
 /**
  * Values up to this size (what bwrite keeps inline by default) are written to their files with
  * synchronous calls, one after another; larger ones asynchronously, up to --concurrency at once.
- * Each asynchronous call is a hand-off to libuv's thread pool and back, and on this 2-vCPU VM a
- * thread wake-up is the expensive part: `perf` put 26 % of all CPU time in the hypervisor's
- * interrupt enabling around futex waits and wake-ups, against 1–2 % copying the bytes. For
- * 100,000 × 1 KB files (four calls each), synchronous writes took 9.7–14.0 s against 16.6–40.8 s
- * (interleaved pairs), with half the user CPU. From 64 KB up, copying the bytes outweighs the
- * hand-offs and both ways measured the same; asynchronous writes then overlap with reading.
+ * Each asynchronous call is a hand-off to libuv's thread pool and back, and on a small VM the
+ * thread wake-ups cost more than copying a small file's bytes. For large values, copying outweighs
+ * the hand-offs, and asynchronous writes overlap with reading (figures in bench/PERFORMANCE.md,
+ * Measured design choices).
  */
 export const SYNC_WRITE_MAX = 16 * 1024;
 

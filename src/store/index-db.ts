@@ -392,7 +392,7 @@ export function pastPrefix(prefix: string): Buffer {
 function setUp(db: Database.Database, dbPath: string, durable: boolean): void {
   // 16 KiB pages for a new index (an existing one keeps its own: the pragma is then a no-op): rows
   // with inline values fit more to a page, so inserts, replacements and scans touch fewer
-  // pages (measured in bench/; see docs/internals.md, The store).
+  // pages (see bench/PERFORMANCE.md, Measured design choices).
   db.pragma(`page_size = ${PAGE_SIZE}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durable ? 'FULL' : 'NORMAL'}`);

@@ -57,11 +57,11 @@ export const MIGRATIONS: string[] = [
     updated_at      INTEGER NOT NULL
   );
   `,
-  // Running totals, so that `stats` does not scan every item (3.8 s on a million items): items,
-  // bytes and types are kept by each batch's transaction. Distinct values would need a row per
-  // digest kept up to date, which costs what an index on items.sha256 costs (a third of the
-  // insert rate, measured); they are counted by a scan when asked, and the count is kept with the
-  // generation it was made at, so it is reused until a batch changes the items again.
+  // Running totals, so that `stats` does not scan every item: items, bytes and types are kept by
+  // each batch's transaction. Distinct values would need a row per digest kept up to date, which
+  // costs every import about what an index on items.sha256 would; they are counted by a scan when
+  // asked, and the count is kept with the generation it was made at, so it is reused until a
+  // batch changes the items again (see docs/internals.md, How stats counts).
   `
   CREATE TABLE type_totals (
     type         TEXT PRIMARY KEY,
@@ -101,9 +101,9 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   INSERT INTO meta (name, value) VALUES ('watermark_records_since', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
   `,
-  // `stats` no longer counts distinct values whenever the items changed (a scan of every item):
-  // it shows the kept count and says when it was made. A count of the items as they are now is
-  // dated now; an older one is dropped, as its time is unknown and `stats` could not date it.
+  // A kept count of distinct values is dated, so that `stats` can show it with when it was made
+  // rather than scan every item after each change. A count of the items as they are now is dated
+  // now; an older one is dropped, as its time is unknown and `stats` could not date it.
   `
   ALTER TABLE value_totals ADD COLUMN counted_at INTEGER;  -- ms since the epoch
   UPDATE value_totals SET counted_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
