@@ -19,7 +19,7 @@ export function formatDuration(ms: number): string {
 
 /**
  * 1234567 → "1,234,567", as `toLocaleString('en-US')` gives it; whole numbers are grouped by hand
- * because the first `toLocaleString` loads ICU's number formatting: 45 ms of a 220 ms `stats`.
+ * because the first `toLocaleString` loads ICU's number formatting, a large part of a quick `stats`.
  */
 export function formatCount(n: number): string {
   if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');

@@ -68,9 +68,9 @@ const MAX_ERRORS_SHOWN = 10;
  * dirties each index page it touches once, whatever the number of rows it puts there, so an
  * import into a large store writes and checkpoints far fewer pages. Large values gain little from
  * it (their own pages are most of what is written) and would only be held longer, hence the bytes
- * bound, kept where a fresh-store import peaks no higher than it did before groups (larger
- * groups did: bench/RESULTS.md). A ready batch waits at most a second for others, so a slow input
- * still commits as it goes.
+ * bound, kept where a fresh-store import peaks no higher than with a transaction per batch
+ * (larger groups peak higher: bench/PERFORMANCE.md, Growth). A ready batch waits at most a second
+ * for others, so a slow input still commits as it goes.
  */
 const GROUP_COMMITS = { rows: 20_000, bytes: 1024 * 1024, waitMs: 1000 };
 

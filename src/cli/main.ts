@@ -63,8 +63,8 @@ main(process.argv).then((code) => {
   finished = code;
   process.exitCode = code;
   // A run a signal interrupted ends here, once its output is written, not at the end of Node's
-  // teardown: that closes the signal handlers first, and a second Ctrl-C or SIGTERM landing then
-  // (5 times in 12, within 40 ms of the summary) killed the process without its exit code.
+  // teardown: that closes the signal handlers first, and a second Ctrl-C or SIGTERM landing then,
+  // right after the summary, would kill the process without its exit code.
   if (isInterruptedExitCode(code)) exitOnceWritten(code);
 });
 

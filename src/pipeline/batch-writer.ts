@@ -241,8 +241,7 @@ export class BatchWriter {
       }
       if (prepared.inline && inlineAtOnce) {
         // Nothing to write before the row commits, nothing to look up, nothing that can fail or be
-        // retried: no permit, no promise, and 0 ms in the latency histogram. 100k × 1 KB: the
-        // profile's garbage collection 277 → 116 ms, wall 2.13 → 1.83 s (medians of 10 pairs).
+        // retried: no permit, no promise (garbage on the hot path), and 0 ms in the latency histogram.
         settled.push({ ok: true, prepared, attempts: 1, durationMs: 0 });
         this.latency.record(0);
       } else {

@@ -5,9 +5,9 @@ const FD_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
 
 /**
  * Adapts the writer's concurrency to the file-descriptor limit. EMFILE/ENFILE mean our own writes
- * hold too many files open: retrying at the same concurrency just meets the limit again (with
- * `ulimit -n 40` and 64 permits, a quarter of the items failed after their retries). So each such
- * error halves the permits handed out, down to 1, and every `size` successes give one back
+ * hold too many files open: retrying at the same concurrency just meets the limit again, and
+ * under a low `ulimit -n` items would fail after their retries. So each such error halves the
+ * permits handed out, down to 1, and every `size` successes give one back
  * (additive increase, like TCP's congestion window) up to the configured maximum.
  */
 export class FdThrottle {
