@@ -1,11 +1,10 @@
 // Work a run could not finish — retries cut short by a signal, a gzip that ends too soon — is
 // neither stored nor failed for good: --resume reads it again and ends with the clean store.
-import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gzip, ndjson, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, importJson, importOk, parseSummary } from '../helpers/store.js';
-import { expectAccountedFor, expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, failuresOf, pad } from '../helpers/robustness.js';
+import { expectAccountedFor, expectCutFileResumesOnceCompleted, expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, failuresOf, pad } from '../helpers/robustness.js';
 
 const RECORDS = 3000;
 let dir: string;
@@ -81,29 +80,8 @@ describe('bad lines read ahead of a batch a signal leaves uncommitted', () => {
 
 describe('a gzip file that ends too soon', () => {
   it('fails one E_READ item (exit 1) without moving the watermark past it, so once the file is completed in place --resume stores every record', async () => {
-    const work = await tempDir();
-    const store = join(work, 'store');
     const lines = 5000;
     const full = gzip(ndjson(lines, (i) => ({ id: `z${pad(i)}`, n: i, text: `record ${i} of ${lines}` })));
-    const cleanStore = join(work, 'clean');
-    const fullFile = await writeText(join(work, 'full.ndjson.gz'), full);
-    await importOk(cleanStore, [fullFile]);
-    const clean = await exportText(cleanStore);
-    const growing = await writeText(join(work, 'z.ndjson.gz'), full.subarray(0, Math.floor(full.length / 2)));
-
-    const partial = await importJson(store, ['--resume', growing], { cwd: work });
-    expect(partial.run.code, describeRun(partial.args, partial.run)).toBe(1);
-    expect(partial.summary).toMatchObject({ status: 'partial', failed: 1 });
-    const [failure] = await failuresOf(partial.summary, work);
-    expect(failure).toMatchObject({ code: 'E_READ', raw: null, line: partial.summary.written + 1 });
-    expect(partial.summary.written).toBeGreaterThan(0);
-
-    // Completed in place: same inode, the same first bytes, the rest appended.
-    await writeFile(growing, await readFile(fullFile));
-    const resumed = await importJson(store, ['--resume', growing], { cwd: work });
-    expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(0);
-    expect(resumed.summary).toMatchObject({ status: 'ok', read: lines, skipped: partial.summary.written, written: lines - partial.summary.written, failed: 0 });
-    expectSameExport(await exportText(store), clean, 'a truncated gzip completed in place, then resumed');
-    await expectVerifies(store, 'after the completed gzip was resumed', true);
+    await expectCutFileResumesOnceCompleted(await tempDir(), full, 'gz', lines);
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ndjson, runBwrite, startBwrite, tempDir, writeText, type RunOptions, type RunResult } from '../helpers/cli.js';
+import { runBwrite, startBwrite, tempDir, writeText, type RunOptions, type RunResult } from '../helpers/cli.js';
 import { blobFiles, describeRun, expectErrorLine, exportMap, getValue, importOk, statsJson } from '../helpers/store.js';
 import { expectVerifies, waitUntil } from '../helpers/robustness.js';
 

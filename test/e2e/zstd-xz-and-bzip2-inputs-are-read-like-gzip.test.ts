@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesOf, ndjson, tempDir, writeText } from '../helpers/cli.js';
 import { describeRun, exportLines, importJson, importOk } from '../helpers/store.js';
-import { expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, failuresOf, pad } from '../helpers/robustness.js';
+import { expectCutFileResumesOnceCompleted, expectOnlyBwriteLines, failuresOf, pad } from '../helpers/robustness.js';
 
 const TOOLS = [
   { name: 'zstd', suffix: 'zst', argv: ['zstd', '-q', '-c'] },
@@ -84,28 +84,7 @@ describe.each(TOOLS)('$name input', ({ name, suffix, argv }) => {
 
 describe('a zstd file that ends too soon', () => {
   it('fails one E_READ item without moving the watermark past it, so once the file is completed in place --resume stores every record', async () => {
-    const work = await tempDir();
-    const store = join(work, 'store');
-    const full = compress(TOOLS[0].argv, records);
-    const fullFile = await writeText(join(work, 'full.ndjson.zst'), full);
-    await importOk(join(work, 'clean'), [fullFile]);
-    const clean = await exportText(join(work, 'clean'));
-    const growing = await writeText(join(work, 'z.ndjson.zst'), full.subarray(0, Math.floor(full.length / 2)));
-
-    const partial = await importJson(store, ['--resume', growing], { cwd: work });
-    expect(partial.run.code, describeRun(partial.args, partial.run)).toBe(1);
-    expect(partial.summary).toMatchObject({ status: 'partial', failed: 1 });
-    const [failure] = await failuresOf(partial.summary, work);
-    expect(failure).toMatchObject({ code: 'E_READ', raw: null, line: partial.summary.written + 1 });
-    expect(partial.summary.written).toBeGreaterThan(0);
-
-    // Completed in place: same inode, the same first bytes, the rest appended.
-    await writeFile(growing, await readFile(fullFile));
-    const resumed = await importJson(store, ['--resume', growing], { cwd: work });
-    expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(0);
-    expect(resumed.summary).toMatchObject({ status: 'ok', read: lines.length, skipped: partial.summary.written, written: lines.length - partial.summary.written, failed: 0 });
-    expectSameExport(await exportText(store), clean, 'a truncated zstd file completed in place, then resumed');
-    await expectVerifies(store, 'after the completed zstd file was resumed', true);
+    await expectCutFileResumesOnceCompleted(await tempDir(), compress(TOOLS[0].argv, records), 'zst', lines.length);
   });
 
   it('a zstd file resumed after more records were appended (a second frame) skips what was committed and stores the rest', async () => {

@@ -3,14 +3,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
-import { binPath, linesOf, runBwrite, sleep, startBwrite, startCommand, type RunningBwrite, type RunOptions, type RunResult } from './cli.js';
+import { binPath, linesOf, runBwrite, sleep, startBwrite, startCommand, writeText, type RunningBwrite, type RunOptions, type RunResult } from './cli.js';
 
 export { startCommand };
-import { describeRun, readFailures, type Failure, type Summary } from './store.js';
+import { describeRun, importJson, importOk, readFailures, type Failure, type Summary } from './store.js';
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same sequence, so a failure can be replayed. */
 export function seededRandom(seed: number): () => number {
@@ -192,3 +192,31 @@ export async function progressOf(store: string, source: string): Promise<{ runs:
     db?.close();
   }
 }
+
+/**
+ * A compressed file cut in half and imported with --resume fails one E_READ item without moving
+ * the watermark past it; completed in place (same inode, same first bytes), --resume then stores
+ * every record and the store equals one made from the whole file.
+ */
+export async function expectCutFileResumesOnceCompleted(work: string, full: Buffer, suffix: string, records: number): Promise<void> {
+  const store = join(work, 'store');
+  const fullFile = await writeText(join(work, `full.ndjson.${suffix}`), full);
+  await importOk(join(work, 'clean'), [fullFile]);
+  const clean = await exportText(join(work, 'clean'));
+  const growing = await writeText(join(work, `growing.ndjson.${suffix}`), full.subarray(0, Math.floor(full.length / 2)));
+
+  const partial = await importJson(store, ['--resume', growing], { cwd: work });
+  expect(partial.run.code, describeRun(partial.args, partial.run)).toBe(1);
+  expect(partial.summary).toMatchObject({ status: 'partial', failed: 1 });
+  const [failure] = await failuresOf(partial.summary, work);
+  expect(failure).toMatchObject({ code: 'E_READ', raw: null, line: partial.summary.written + 1 });
+  expect(partial.summary.written).toBeGreaterThan(0);
+
+  await writeFile(growing, await readFile(fullFile));
+  const resumed = await importJson(store, ['--resume', growing], { cwd: work });
+  expect(resumed.run.code, describeRun(resumed.args, resumed.run)).toBe(0);
+  expect(resumed.summary).toMatchObject({ status: 'ok', read: records, skipped: partial.summary.written, written: records - partial.summary.written, failed: 0 });
+  expectSameExport(await exportText(store), clean, `a cut .${suffix} file completed in place, then resumed`);
+  await expectVerifies(store, `after the completed .${suffix} file was resumed`, true);
+}
+
