@@ -1,4 +1,4 @@
-import { readdir, stat, utimes } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBwrite, startBwrite, tempDir, writeText } from '../helpers/cli.js';
@@ -65,7 +65,13 @@ describe('gc --failures-older-than', () => {
     const importing = startBwrite(['import', '--store', store, '--json', '-'], { keepStdinOpen: true });
     importing.child.stdin!.write('{"no":"id"}\n{"id":"a"}\n');
     const failuresDir = join(store, 'failures');
-    await waitUntil(async () => (await readdir(failuresDir).catch(() => [])).length === 1, 'the import to write its failures file');
+    // The file is created before its first entry is appended: wait for the entry, so that no
+    // write after the file is aged makes it young again.
+    const written = async () => {
+      const [name] = await readdir(failuresDir).catch(() => []);
+      return name !== undefined && (await readFile(join(failuresDir, name), 'utf8')).endsWith('\n');
+    };
+    await waitUntil(written, 'the import to write its failure entry');
     const [name] = await readdir(failuresDir);
     const file = join(failuresDir, name!);
     await age(file, 40);
