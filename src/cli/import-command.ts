@@ -146,8 +146,9 @@ export async function importCommand(files: string[], options: ImportOptions, out
       onProgress: (counters) => progress.update(counters),
       lineBuffers,
       onIncompleteLastLine: options.resume
-        ? (source, line) => {
-            if (!options.quiet) output.error(`${source}:${line}: the last line has no line end yet, so it may not be a whole record; left for the next --resume`, { prefix: 'bwrite: ' });
+        ? (source, line, what) => {
+            const why = what === 'value' ? 'the input ends inside the JSON value or array that starts here, so it may still be being written' : 'the last line has no line end yet, so it may not be a whole record';
+            if (!options.quiet) output.error(`${source}:${line}: ${why}; left for the next --resume`, { prefix: 'bwrite: ' });
           }
         : undefined,
     });

@@ -10,7 +10,9 @@ import { tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
  * element spanning several lines loses the white space between its tokens, so that every stored
  * value is one line (as `export` prints it) and strings and numbers keep their exact text.
  * A break in the structure is one failure for the rest of the input, which is not read further;
- * it leaves the watermark before it (`rest`).
+ * it leaves the watermark before it (`rest`). An input that ends inside a value or the array may
+ * be a file still being written: that break is `unterminated`, which `--resume` leaves for its
+ * next run, like an NDJSON line with no line end yet.
  * `from`: the chunks start at that position, just past a value (see readFrom in source.ts).
  */
 export async function* readJson(chunks: AsyncIterable<Buffer>, options: ReaderOptions, from?: JsonPosition): AsyncGenerator<ReadEvent[]> {
@@ -31,7 +33,7 @@ function toEvents(pieces: ReturnType<JsonSplitter['feed']>, options: ReaderOptio
   const events: ReadEvent[] = [];
   for (const piece of pieces) {
     if (piece.kind === 'break') {
-      events.push({ kind: 'failure', line: piece.line, end: readSoFar, code: 'E_PARSE', message: piece.message, key: null, raw: piece.raw, rest: true });
+      events.push({ kind: 'failure', line: piece.line, end: readSoFar, code: 'E_PARSE', message: piece.message, key: null, raw: piece.raw, rest: true, unterminated: piece.atEnd || undefined });
       continue;
     }
     const { line, endLine, end } = piece;

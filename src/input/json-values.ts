@@ -22,6 +22,8 @@ export interface JsonBreak {
   message: string;
   /** The start of what cannot be read, for the failures file. */
   raw: string;
+  /** The input ended inside a value or the array: a writer may still be appending to it. */
+  atEnd: boolean;
 }
 
 /** Where reading starts: byte `bytes` of the input, on line `line`, just past a value. */
@@ -129,9 +131,9 @@ export class JsonSplitter {
   /** The input ended: a last scalar ends with it, anything else still open is a break. */
   finish(): (JsonValue | JsonBreak)[] {
     if (this.state === VALUE && this.value.scalar) return [this.finishValue(EMPTY, 0)];
-    if (this.state === VALUE) this.breakAt(this.value.line, `the input ends inside the value that starts at line ${this.value.line}`, Buffer.concat(this.shown));
+    if (this.state === VALUE) this.breakAt(this.value.line, `the input ends inside the value that starts at line ${this.value.line}`, Buffer.concat(this.shown), true);
     else if (this.state === ARRAY_FIRST || this.state === ARRAY_AFTER || this.state === ARRAY_NEXT) {
-      this.breakAt(this.line, `the input ends inside the array that opens at line ${this.arrayLine}, with no closing ']'`, EMPTY);
+      this.breakAt(this.line, `the input ends inside the array that opens at line ${this.arrayLine}, with no closing ']'`, EMPTY, true);
     }
     const broken = this.broken;
     this.broken = null;
@@ -327,10 +329,10 @@ export class JsonSplitter {
     this.breakAt(this.value.line, `${problem}, in the value that starts at line ${this.value.line}`, Buffer.concat(this.shown));
   }
 
-  private breakAt(line: number, problem: string, raw: Buffer): void {
+  private breakAt(line: number, problem: string, raw: Buffer, atEnd = false): void {
     this.state = BROKEN;
     const message = `not valid JSON: ${problem}; the rest of the input, from line ${line}, cannot be split into records and is not read: fix it, then import again with --resume to read on from there`;
-    this.broken = { kind: 'break', line, message, raw: decodeLossy(raw.subarray(0, RAW_SHOWN)) };
+    this.broken = { kind: 'break', line, message, raw: decodeLossy(raw.subarray(0, RAW_SHOWN)), atEnd };
   }
 }
 

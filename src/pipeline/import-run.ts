@@ -43,9 +43,9 @@ export interface ImportRunOptions {
    * Set (with --resume): an input's last line that has no line end yet and does not parse — or
    * any such CSV row, which parses however it was cut — is a record still being written (a
    * growing log), so it is left for the next run and reported here, instead of failing (or being
-   * stored cut short) now.
+   * stored cut short) now. So is JSON text that ends inside a value or its array (`value`).
    */
-  onIncompleteLastLine?: (source: string, line: number) => void;
+  onIncompleteLastLine?: (source: string, line: number, what: 'line' | 'value') => void;
   /** Where the readers keep lines: a batch's values go back once it is done, skipped ones at once. */
   lineBuffers?: LineBuffers;
 }
@@ -315,7 +315,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
         lastSeen = event.line;
         lastSeenEnd = event.end;
         if (event.unterminated && options.onIncompleteLastLine) {
-          options.onIncompleteLastLine(input.name, event.line);
+          options.onIncompleteLastLine(input.name, event.line, event.kind === 'failure' && event.rest ? 'value' : 'line');
           if (event.kind === 'record') options.lineBuffers?.release(event.value);
           continue;
         }

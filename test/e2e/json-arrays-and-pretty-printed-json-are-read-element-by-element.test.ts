@@ -172,6 +172,30 @@ describe('--resume reads a JSON array on from the last committed element', () =>
     expect(again).toMatchObject({ read: 320, skipped: 300, written: 20, failed: 0 });
   });
 
+  it('pretty-printed objects whose last one is still being written: --resume leaves it for the next run, which stores it once complete', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'events.json');
+    const pretty = (from: number, count: number) => Array.from({ length: count }, (_, i) => JSON.stringify(make(from + i), null, 2)).join('\n');
+    const last = JSON.stringify(make(100), null, 2);
+    const cut = last.indexOf('\n', last.length / 2);
+    await writeText(file, `${pretty(0, 100)}\n${last.slice(0, cut)}`);
+    const store = join(dir, 'store');
+
+    const { run, summary, args } = await importJson(store, ['--resume', '--format', 'json', file]);
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(summary).toMatchObject({ read: 100, written: 100, failed: 0, failuresFile: null });
+    expect(run.stderr).toContain(`${file}:${100 * last.split('\n').length + 1}: the input ends inside the JSON value or array that starts here, so it may still be being written; left for the next --resume`);
+
+    await appendFile(file, `${last.slice(cut)}\n${pretty(101, 2)}\n`);
+    const again = await importExpecting(store, ['--resume', '--format', 'json', file], 0);
+    expect(again).toMatchObject({ read: 103, skipped: 100, written: 3, failed: 0 });
+    expect(await exportLines(store)).toHaveLength(103);
+
+    const without = await importJson(join(dir, 'other'), ['--format', 'json', await writeText(join(dir, 'cut.json'), `${pretty(0, 3)}\n${last.slice(0, cut)}`)]);
+    expect(without.run.code, 'without --resume, a cut value fails the rest like any break').toBe(1);
+    expect(without.summary).toMatchObject({ written: 3, failed: 1 });
+  });
+
   it('an array fixed after a break is read on from the last element stored before it', async () => {
     const dir = await tempDir();
     const file = join(dir, 'items.json');
