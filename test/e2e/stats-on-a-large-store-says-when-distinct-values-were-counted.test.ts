@@ -196,7 +196,7 @@ async function schema3Store(items: number, countGeneration: number): Promise<{ s
   return { store, values };
 }
 
-describe('a store of schema version 3 is upgraded in place', () => {
+describe('a store of schema version 3 is upgraded in place (through versions 4 and 5)', () => {
   it('with every item, run and total kept, and its current count of distinct values dated at the upgrade', async () => {
     const { store, values } = await schema3Store(COUNTED_BY_STATS + 1, 1);
     const before = Date.now();
@@ -205,7 +205,7 @@ describe('a store of schema version 3 is upgraded in place', () => {
     const bytes = values.reduce((sum, value) => sum + Buffer.byteLength(value), 0);
     expect(upgraded).toMatchObject({ items: 10_001, bytes, blobs: 0, inlineValues: 10_001, storedBytes: bytes, dedupRatio: 1, valuesCurrent: true, byType: { json: { items: 10_001, bytes } } });
     expect(Date.parse(upgraded.valuesCountedAt as string)).toBeGreaterThanOrEqual(before);
-    expect(upgraded.runs).toMatchObject([{ runId: 'r1', status: 'ok', written: 10_001 }]);
+    expect(upgraded.runs).toMatchObject([{ runId: 'r1', status: 'ok', written: 10_001, deleted: 0 }]);
     expect(await exportLines(store)).toEqual(values);
     const verify = await runBwrite(['verify', '--store', store]);
     expect(verify.code, describeRun(['verify'], verify)).toBe(0);
@@ -214,6 +214,12 @@ describe('a store of schema version 3 is upgraded in place', () => {
     const dir = join(store, '..');
     await importOneBlob(dir, store, 'new1');
     expect(JSON.parse(await stats(store, ['--recount', '--json']))).toMatchObject({ items: 10_002, blobs: 1, inlineValues: 10_001, storedBytes: bytes + BLOB_BYTES, valuesCurrent: true });
+    // And deletes, counted in the history's column that schema version 5 added.
+    const deleted = await runBwrite(['delete', '--store', store, 'k000000']);
+    expect(deleted.code, describeRun(['delete'], deleted)).toBe(0);
+    const after = await statsJson(store);
+    expect(after).toMatchObject({ items: 10_001, bytes: bytes - Buffer.byteLength(values[0]!) + BLOB_BYTES });
+    expect(after.runs[0]).toMatchObject({ command: 'delete', deleted: 1 });
   });
 
   it('dropping a count of items that changed since, whose time the older release did not keep', async () => {
