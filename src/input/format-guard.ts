@@ -23,44 +23,66 @@ export class WrongFormatError extends BwriteError {
  * as unreadable and what they hold looks like another format, WrongFormatError is thrown before
  * any of them is handed on: nothing of that input is written or listed as failed, and its
  * watermark stays where it was, so the same command with the right flag imports it whole.
+ * Once that is decided, `next` is the reader's own: an async generator between the two, for
+ * every chunk of a long input, made an import whose every record fails peak far higher.
  */
-export async function* guardFormat(events: AsyncIterable<ReadEvent[]>, context: HintContext): AsyncGenerator<ReadEvent[]> {
-  const iterator = events[Symbol.asyncIterator]();
-  const held: ReadEvent[] = [];
-  let rest: ReadEvent[] = [];
-  try {
+export function guardFormat(events: AsyncIterable<ReadEvent[]>, context: HintContext): AsyncIterable<ReadEvent[]> {
+  const guard = new FormatGuard(events[Symbol.asyncIterator](), context);
+  return { [Symbol.asyncIterator]: () => guard };
+}
+
+class FormatGuard implements AsyncIterator<ReadEvent[]> {
+  private decided = false;
+  /** A read error met while events were held: thrown at the next call, after they are handed on. */
+  private pending: unknown = null;
+
+  constructor(
+    private readonly iterator: AsyncIterator<ReadEvent[]>,
+    private readonly context: HintContext,
+  ) {}
+
+  next(): Promise<IteratorResult<ReadEvent[]>> {
+    if (this.pending !== null) {
+      const error = this.pending;
+      this.pending = null;
+      return Promise.reject(error);
+    }
+    if (this.decided) return this.iterator.next();
+    this.decided = true;
+    return this.probe();
+  }
+
+  return(value?: unknown): Promise<IteratorResult<ReadEvent[]>> {
+    return this.iterator.return?.(value) ?? Promise.resolve({ done: true, value: undefined });
+  }
+
+  /** Reads until the input shows what it is: the events held so far are then handed on at once. */
+  private async probe(): Promise<IteratorResult<ReadEvent[]>> {
+    const held: ReadEvent[] = [];
     for (;;) {
-      const next = await iterator.next();
-      if (next.done) {
-        judge(held, context);
-        break;
+      let next: IteratorResult<ReadEvent[]>;
+      try {
+        next = await this.iterator.next();
+      } catch (error) {
+        // A read error (damaged compressed data) comes after the lines read before it, as it would unguarded.
+        if (held.length === 0) throw error;
+        this.pending = error;
+        return { done: false, value: held };
       }
-      let decided = false;
+      if (next.done) {
+        judge(held, this.context);
+        return held.length > 0 ? { done: false, value: held } : next;
+      }
       for (const [i, event] of next.value.entries()) {
         if (event.kind === 'failure' && FORMAT_CODES.has(event.code)) {
           held.push(event);
           if (held.length < FORMAT_PROBE_RECORDS) continue;
-          judge(held, context);
-          rest = next.value.slice(i + 1);
-        } else {
-          rest = next.value.slice(i);
+          judge(held, this.context);
+          return { done: false, value: [...held, ...next.value.slice(i + 1)] };
         }
-        decided = true;
-        break;
+        return { done: false, value: [...held, ...next.value.slice(i)] };
       }
-      if (decided) break;
     }
-  } catch (error) {
-    // A read error (damaged compressed data) comes after the lines read before it, as it would unguarded.
-    if (!(error instanceof WrongFormatError) && held.length > 0) yield held;
-    throw error;
-  }
-  const released = [...held, ...rest];
-  if (released.length > 0) yield released;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) return;
-    yield next.value;
   }
 }
 
