@@ -15,8 +15,8 @@ export type InputFormat = 'ndjson' | 'json' | 'csv' | 'tsv';
 export type FormatChoice = InputFormat | 'json-or-ndjson';
 
 const FINGERPRINT_BYTES = 4096;
-// 1 MiB reads: 1 MB values then mostly lie inside one read rather than being stitched from several;
-// small records cost the same (bench/PERFORMANCE.md, The sweep and the defaults).
+// Large reads: a large value then mostly lies inside one read rather than being stitched from
+// several, and small records cost the same (bench/PERFORMANCE.md, The sweep and the defaults).
 const READ_CHUNK = 1024 * 1024;
 
 /**

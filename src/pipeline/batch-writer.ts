@@ -241,7 +241,7 @@ export class BatchWriter {
       }
       if (prepared.inline && inlineAtOnce) {
         // Nothing to write before the row commits, nothing to look up, nothing that can fail or be
-        // retried: no permit, no promise (garbage on the hot path), and 0 ms in the latency histogram.
+        // retried: no permit, no promise (garbage on the hot path), and no wait in the latency histogram.
         settled.push({ ok: true, prepared, attempts: 1, durationMs: 0 });
         this.latency.record(0);
       } else {
