@@ -29,7 +29,7 @@ export function checkFailuresFile(file: string): void {
 }
 
 /** A CSV-only option with no CSV or TSV input to act on is a mistake, not something to ignore. */
-export function checkCsvOptions(formats: FormatChoice[], options: ImportOptions, command: 'import' | 'retry'): void {
+export function checkCsvOptions(formats: FormatChoice[], options: ImportOptions): void {
   if (formats.some((format) => format === 'csv' || format === 'tsv')) return;
   const given = [
     options.delimiter !== undefined && '--delimiter',
@@ -39,7 +39,7 @@ export function checkCsvOptions(formats: FormatChoice[], options: ImportOptions,
     options.relaxQuotes && '--relax-quotes',
   ].filter((name): name is string => typeof name === 'string');
   if (given.length > 0) {
-    const why = command === 'retry' ? 'a failures file is NDJSON' : 'every input here is JSON or NDJSON; use --format csv or tsv if it is not';
+    const why = 'every input here is JSON or NDJSON; use --format csv or tsv if it is not';
     throw new BwriteError('E_USAGE', `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to CSV and TSV input only, and ${why}`);
   }
 }

@@ -82,7 +82,8 @@ export async function importCommand(files: string[], options: ImportOptions, out
   if (options.metricsFile !== undefined) checkMetricsFile(options.metricsFile);
   if (options.failures !== undefined) checkFailuresFile(options.failures);
   const formats = files.map((file) => (command === 'retry' ? ('ndjson' as const) : resolveFormat(file, options)));
-  checkCsvOptions(formats, options, command);
+  // retry has no CSV options: commander refuses them as unknown.
+  if (command === 'import') checkCsvOptions(formats, options);
   const leaseMs = leaseFromEnv(process.env);
 
   const startedAt = Date.now();
