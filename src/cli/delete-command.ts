@@ -2,7 +2,7 @@ import { BwriteError } from '../errors.js';
 import { readKeyLines, type NotAKey } from '../input/key-lines.js';
 import { checkInput, openSource } from '../input/source.js';
 import { AttemptsError, DEFAULT_RETRY, withRetry } from '../pipeline/retry.js';
-import { countKeys, countRange, ItemDeletes, type DeleteBatch } from '../store/item-deletes.js';
+import { countKeys, countPrefix, type DeleteBatch } from '../store/item-deletes.js';
 import { keyProblem } from '../store/keys.js';
 import { newRunId } from '../store/run-log.js';
 import { openStore, readStore, type Store } from '../store/store.js';
@@ -101,7 +101,7 @@ async function deleteTargetIn(store: Store, target: DeleteTarget, tally: DeleteT
   lease.register();
   const controller = new AbortController();
   tally.signals = trapSignals(controller);
-  const deletes = new ItemDeletes(store);
+  const deletes = store.index.itemDeletes();
   const commit = async (apply: () => DeleteBatch, notKeys: NotAKey[] = []): Promise<DeleteBatch> => {
     const batch = await retried(apply, controller.signal);
     tally.add(batch, notKeys);
@@ -138,7 +138,7 @@ async function deleteTargetIn(store: Store, target: DeleteTarget, tally: DeleteT
 }
 
 async function countTarget(store: Store, target: DeleteTarget, tally: DeleteTally): Promise<void> {
-  if (target.kind === 'range') tally.add(countRange(store, target.prefix), []);
+  if (target.kind === 'range') tally.add(countPrefix(store, target.prefix), []);
   else for await (const part of keyBatches(target)) tally.add(countKeys(store, part.keys), part.notKeys);
 }
 

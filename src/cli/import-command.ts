@@ -15,9 +15,7 @@ import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
 import { runImport, type RunInput } from '../pipeline/import-run.js';
 import type { ConflictMode } from '../store/index-db.js';
-import { restoreSetAside } from '../store/set-aside.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
-import { BackgroundCheckpoints } from '../store/background-checkpoints.js';
 import type { RunLease } from '../store/run-lease.js';
 import { newRunId, storesItems } from '../store/run-log.js';
 import { openStore, type Store } from '../store/store.js';
@@ -96,14 +94,14 @@ export async function importCommand(files: string[], options: ImportOptions, out
     spinner.stop();
   }
   // A gc killed mid-way may have left blobs this run's rows will name in tmp/: put them back first.
-  if (store) restoreSetAside(store.layout);
+  if (store) store.blobs.restoreSetAside();
   if (store) completeFailureFiles(store);
   const sources = files.map((file) => (file === '-' ? (options.sourceName ?? '-') : file));
   const failures = store ? new FailureLog(options.failures ?? path.join(store.layout.failures, `${runId}.ndjson`), runId, { durable: options.durable }) : null;
   // Registered with its lease before any blob is written, so that gc spares what it writes.
   const lease = store?.newRun({ runId, command, startedAt, sources, failuresFile: failures?.path }) ?? null;
   lease?.register();
-  const checkpoints = store ? new BackgroundCheckpoints(store.index, Boolean(options.durable)) : null;
+  const checkpoints = store ? store.index.startBackgroundWork(Boolean(options.durable)) : null;
 
   const controller = new AbortController();
   // Every write sleeping in backoff listens for the signal: there may be --concurrency of them.

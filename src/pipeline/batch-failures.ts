@@ -51,12 +51,10 @@ export function shareOut(results: ItemResult[], items: readonly WriteItem[], com
  */
 export function appendCommitted(store: Store, runId: string, log: FailureLog, lines: readonly FailureLine[]): Error | null {
   try {
-    store.index.db
-      .transaction(() => {
-        if (!store.runs.isRunning(runId)) throw new BwriteError('E_LEASE_LOST', `run ${runId} was taken for crashed (its lease expired) by another process, which completes its failures file`);
-        log.append(lines);
-      })
-      .immediate();
+    store.index.inTransaction(() => {
+      if (!store.runs.isRunning(runId)) throw new BwriteError('E_LEASE_LOST', `run ${runId} was taken for crashed (its lease expired) by another process, which completes its failures file`);
+      log.append(lines);
+    });
     return null;
   } catch (error) {
     log.complete = false;

@@ -13,7 +13,7 @@ export function completeFailureFiles(store: Store): number {
   let appended = 0;
   for (const run of store.failureRows.unfinished()) {
     try {
-      appended += store.index.db.transaction(() => completeRun(store, run)).immediate();
+      appended += store.index.inTransaction(() => completeRun(store, run));
     } catch {
       // A busy index, or a file that cannot be written: the entries wait for the next import or gc.
     }

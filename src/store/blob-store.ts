@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { BwriteError } from '../errors.js';
+import type { BlobBackend, BlobStat } from './backend.js';
 import { blobPath, DIR_MODE, FILE_MODE, type StoreLayout } from './layout.js';
+import { listBlobFiles, scanTemp, statOf, type BlobName, type StrayEntry, type TempFile } from './scan.js';
+import { removeAside, restoreSetAside, setAsideDigests } from './set-aside.js';
 
 const { O_CREAT, O_EXCL, O_WRONLY, O_RDONLY, O_NOFOLLOW } = fs.constants;
 const RECENT_LIMIT = 65_536;
@@ -22,7 +25,7 @@ export const SYNC_WRITE_MAX = 16 * 1024;
  * Content-addressed files under `blobs/`: written to `tmp/` and renamed into place, so a reader
  * or a crash never sees a half-written blob. Writing the same digest twice is harmless.
  */
-export class BlobStore {
+export class BlobStore implements BlobBackend {
   private readonly layout: StoreLayout;
   private readonly durable: boolean;
   /** With --durable: one syncfs(2) of the store's file system per batch, where `sync -f` has it. */
@@ -185,6 +188,40 @@ export class BlobStore {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  locationOf(digest: string): string {
+    return this.pathOf(digest);
+  }
+
+  /** The blob file's `lstat`: a link or directory in its place is not a file. */
+  stat(digest: string): BlobStat | null {
+    const stat = statOf(this.pathOf(digest));
+    return stat && { size: stat.size, mtimeMs: stat.mtimeMs, isFile: stat.isFile() };
+  }
+
+  list(): Iterator<BlobName | StrayEntry> {
+    return listBlobFiles(this.layout);
+  }
+
+  removeUnlessTouchedSince(blob: BlobName, cutoff: number): boolean {
+    return removeAside(this.layout, blob.path, cutoff);
+  }
+
+  restoreSetAside(): number {
+    return restoreSetAside(this.layout);
+  }
+
+  setAsideDigests(): Set<string> {
+    return setAsideDigests(this.layout);
+  }
+
+  listTemp(): TempFile[] {
+    return scanTemp(this.layout);
+  }
+
+  removeTemp(file: TempFile): void {
+    fs.rmSync(file.path, { force: true });
   }
 
   private ensureFanout(dir: string): void {

@@ -1,6 +1,6 @@
 import type { DigestRow } from './index-db.js';
 import { isDigest } from './layout.js';
-import { listBlobFiles, type BlobName, type StrayEntry } from './scan.js';
+import type { BlobName, StrayEntry } from './scan.js';
 import type { Store } from './store.js';
 
 /** What a walk of the items and blob files reports. */
@@ -20,7 +20,7 @@ export interface DigestVisitor {
  * cost time). Memory holds one row and one fan-out directory's names, whatever the store's size.
  */
 export function walkItemsAndBlobs(store: Store, visitor: DigestVisitor): void {
-  mergeByDigest(store.index.iterateBlobRowsByDigest(), listBlobFiles(store.layout), visitor);
+  mergeByDigest(store.index.iterateBlobRowsByDigest(), store.blobs.list(), visitor);
   for (const row of store.index.iterateInlineRows()) visitor.item(row, null);
 }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { FailureEntries } from './backend.js';
 
 /** A failures-file line as the index keeps it until it is surely in the file. */
 export interface FailureLine {
@@ -19,7 +20,7 @@ export interface UnfinishedFailures {
  * its line, is appended to the run's failures file after that commit, and leaves the index when
  * its run ends. A run that crashed in between leaves them here for `FailureFiles.complete`.
  */
-export class FailureRows {
+export class FailureRows implements FailureEntries {
   private readonly db: Database.Database;
   private insertStatement: Database.Statement | undefined;
 

@@ -44,12 +44,7 @@ export function pruneFailureFiles(store: Store, olderThanMs: number, options: { 
 
 /** The failures files of runs alive now, and of runs whose entries are not all in their file yet. */
 function filesInUse(store: Store): Set<string> {
-  const rows = store.index.db
-    .prepare(
-      `SELECT run_id AS runId, failures_file AS failuresFile FROM runs
-       WHERE (status = 'running' AND lease_expires_at > ?) OR run_id IN (SELECT DISTINCT run_id FROM failures)`,
-    )
-    .all(Date.now()) as { runId: string; failuresFile: string | null }[];
+  const rows = store.runs.withFailuresPending();
   const files = new Set<string>();
   for (const { runId, failuresFile } of rows) {
     files.add(path.join(store.layout.failures, `${runId}.ndjson`));

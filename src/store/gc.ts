@@ -1,11 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { mergeByDigest, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow } from './index-db.js';
-import { listBlobFiles, scanTemp, statOf, type BlobName } from './scan.js';
-import { isSetAside, restoreSetAside, setAsidePath } from './set-aside.js';
+import type { BlobName } from './scan.js';
 import type { Store } from './store.js';
-import { repairTypeTotals, runningTypeTotals, TotalsTally, typesOff } from './totals.js';
+import { TotalsTally, typesOff } from './totals.js';
 
 export interface GcReport {
   dryRun: boolean;
@@ -35,26 +32,26 @@ const CLOCK_SLACK_MS = 50;
 export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
   const dryRun = Boolean(options.dryRun);
   // First, so that no blob an index row names is judged missing or its copy removed as temporary.
-  const restoredBlobs = dryRun ? 0 : restoreSetAside(store.layout);
+  const restoredBlobs = dryRun ? 0 : store.blobs.restoreSetAside();
   const now = Date.now();
   const cutoff = Math.min(now, ...store.runs.protectedSince(now)) - CLOCK_SLACK_MS;
   const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
   const sweep = new BlobSweep(store, cutoff, report);
   // One read transaction: the running totals compared are of the items read.
-  const { counted, running } = store.index.db.transaction(() => {
-    mergeByDigest(store.index.iterateBlobRowsByDigest(), listBlobFiles(store.layout), sweep);
+  const { counted, running } = store.index.inReadTransaction(() => {
+    mergeByDigest(store.index.iterateBlobRowsByDigest(), store.blobs.list(), sweep);
     sweep.counted.addCounts(store.index.inlineTotalsByType());
-    return { counted: sweep.counted.types, running: runningTypeTotals(store.index.db) };
-  })();
-  for (const file of scanTemp(store.layout)) {
+    return { counted: sweep.counted.types, running: store.index.runningTotals() };
+  });
+  for (const file of store.blobs.listTemp()) {
     // A blob another gc, running now, is re-checking: never a temporary file to remove.
-    if (file.mtimeMs >= cutoff || isSetAside(file.path)) continue;
-    if (!dryRun) fs.rmSync(file.path, { force: true });
+    if (file.mtimeMs >= cutoff || file.setAside) continue;
+    if (!dryRun) store.blobs.removeTemp(file);
     report.removedTempFiles++;
     report.freedBytes += file.size;
   }
   // Counted again (under the write lock) only where the items read disagree with the totals.
-  if (!dryRun && typesOff(counted, running).length > 0) report.recountedTotals = repairTypeTotals(store.index.db);
+  if (!dryRun && typesOff(counted, running).length > 0) report.recountedTotals = store.index.recountTotals();
   return report;
 }
 
@@ -74,9 +71,9 @@ class BlobSweep implements DigestVisitor {
 
   blob(file: BlobName, referenced: boolean): void {
     if (referenced) return;
-    const stat = statOf(file.path);
+    const stat = this.store.blobs.stat(file.digest);
     if (!stat) return;
-    if (stat.mtimeMs >= this.cutoff || (!this.report.dryRun && !removeAside(this.store, file.path, this.cutoff))) {
+    if (stat.mtimeMs >= this.cutoff || (!this.report.dryRun && !this.store.blobs.removeUnlessTouchedSince(file, this.cutoff))) {
       this.report.sparedBlobs++;
       return;
     }
@@ -87,34 +84,4 @@ class BlobSweep implements DigestVisitor {
   stray(): void {
     // Left for verify to report: only files gc recognises as blobs are ever removed.
   }
-}
-
-/**
- * Moves the blob into tmp/, then deletes it unless it was touched after the cutoff. Killed in
- * between, the blob waits in tmp/ under a name that says its digest: the next gc or import puts
- * it back (restoreSetAside), so it is never lost. Another process may put it back meanwhile.
- */
-function removeAside(store: Store, blobFile: string, cutoff: number): boolean {
-  const aside = setAsidePath(store.layout, path.basename(blobFile));
-  try {
-    fs.renameSync(blobFile, aside);
-  } catch {
-    return false;
-  }
-  let mtimeMs: number;
-  try {
-    mtimeMs = fs.lstatSync(aside).mtimeMs;
-  } catch {
-    return false;
-  }
-  if (mtimeMs >= cutoff) {
-    try {
-      fs.renameSync(aside, blobFile);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    return false;
-  }
-  fs.rmSync(aside, { force: true });
-  return true;
 }

@@ -1,8 +1,13 @@
 import Database from 'better-sqlite3';
 import { BwriteError } from '../errors.js';
+import type { ItemIndex } from './backend.js';
+import { BackgroundCheckpoints } from './background-checkpoints.js';
+import { FailureRows } from './failure-rows.js';
+import { countRange, ItemDeletes } from './item-deletes.js';
 import { openReadOnlyIndex, stampChanged, type FileStamp } from './read-only-index.js';
+import { RunLog } from './run-log.js';
 import { migrate } from './schema.js';
-import { saveValueCount, TotalsStatements, TotalsTally, type TypeCounts, type ValueCount } from './totals.js';
+import { readTotals, repairTypeTotals, runningTypeTotals, saveValueCount, TotalsStatements, TotalsTally, type Totals, type TypeCounts, type ValueCount } from './totals.js';
 
 export type ConflictMode = 'replace' | 'skip' | 'fail';
 
@@ -136,8 +141,10 @@ const MIN_CACHE_KIB = 16_000;
 const MAX_CACHE_KIB = 32 * 1024;
 
 /** The SQLite index: key → value digest, size, type, source; runs; resume watermarks. */
-export class IndexDb {
+export class IndexDb implements ItemIndex {
   readonly db: Database.Database;
+  readonly runs: RunLog;
+  readonly failureRows: FailureRows;
   readonly path: string;
   readonly readOnly: boolean;
   /** Whether this user may write the index (always, unless `readOnly`: see `openReadOnlyIndex`). */
@@ -173,6 +180,8 @@ export class IndexDb {
       this.mayWrite = true;
       this.lockless = null;
     }
+    this.runs = new RunLog(this.db);
+    this.failureRows = new FailureRows(this.db);
     // Positional parameters, bound without building an object per row.
     this.insertNew = this.db.prepare(`INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`);
@@ -209,6 +218,11 @@ export class IndexDb {
    */
   inTransaction<T>(apply: () => T): T {
     return this.db.transaction(apply).immediate();
+  }
+
+  /** Runs `read` in one read transaction: what it reads is one state of the index. */
+  inReadTransaction<T>(read: () => T): T {
+    return this.db.transaction(read)();
   }
 
   /**
@@ -329,12 +343,36 @@ export class IndexDb {
     return (this.db.prepare(`SELECT key FROM items WHERE rowid = ?`).pluck().get(rowid) as string | undefined) ?? null;
   }
 
+  runningTotals(): Map<string, TypeCounts> {
+    return runningTypeTotals(this.db);
+  }
+
+  recountTotals(): boolean {
+    return repairTypeTotals(this.db);
+  }
+
+  readTotals(options: { recount?: boolean } = {}): { totals: Totals; counted: ValueCount | null } {
+    return readTotals(this.db, options);
+  }
+
+  itemDeletes(): ItemDeletes {
+    return new ItemDeletes(this.db, this.runs);
+  }
+
+  countPrefix(prefix: string): { items: number; bytes: number } {
+    return countRange(this.db, prefix);
+  }
+
   getWatermark(name: string): SavedWatermark | undefined {
     const row = this.db
       .prepare(`SELECT name, dev, ino, fingerprint, fingerprint_len AS fingerprintLen, line, bytes, records,
         updated_at >= (SELECT CAST(value AS INTEGER) FROM meta WHERE name = '${RECORDS_COUNTED_SINCE}') AS recordsCounted FROM sources WHERE name = ?`)
       .get(name) as (Watermark & { recordsCounted: number | null }) | undefined;
     return row && { ...row, recordsCounted: row.recordsCounted === 1 };
+  }
+
+  startBackgroundWork(durable: boolean): BackgroundCheckpoints {
+    return new BackgroundCheckpoints(this, durable);
   }
 
   /** Truncates the WAL so it does not grow without bound between runs. */

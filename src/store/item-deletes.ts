@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { RunLog } from './run-log.js';
+import type { ItemRemoval, RunHistory } from './backend.js';
 import type { Store } from './store.js';
 import { pastPrefix } from './index-db.js';
 import { TotalsStatements, TotalsTally } from './totals.js';
@@ -31,16 +31,16 @@ interface CountedRow {
  * removes data, under its grace and lease rules (rule 3 in store.ts). Between two batches an
  * import's batch may commit: a delete never holds the write lock for more than one batch.
  */
-export class ItemDeletes {
+export class ItemDeletes implements ItemRemoval {
   private readonly db: Database.Database;
-  private readonly runs: RunLog;
+  private readonly runs: RunHistory;
   private readonly totals: TotalsStatements;
   private readonly selectRow: Database.Statement;
   private readonly deleteRow: Database.Statement;
 
-  constructor(store: Store) {
-    this.db = store.index.db;
-    this.runs = store.runs;
+  constructor(db: Database.Database, runs: RunHistory) {
+    this.db = db;
+    this.runs = runs;
     this.totals = new TotalsStatements(this.db);
     this.selectRow = this.db.prepare(`SELECT key, size, type, inline IS NOT NULL AS inline FROM items WHERE key = ?`);
     this.deleteRow = this.db.prepare(`DELETE FROM items WHERE key = ?`);
@@ -106,14 +106,16 @@ export function countKeys(store: Store, keys: readonly string[]): DeleteBatch {
   return batch;
 }
 
-/** The items whose keys start with `prefix`, and their bytes, counted in one query. */
-export function countRange(store: Store, prefix: string): DeleteBatch {
-  const { where, params } = rangeWhere(prefix, null);
-  const { items, bytes } = store.index.db.prepare(`SELECT count(*) AS items, coalesce(sum(size), 0) AS bytes FROM items WHERE ${where}`).get(...params) as {
-    items: number;
-    bytes: number;
-  };
+/** The items whose keys start with `prefix`, and their bytes, counted without changing anything (`--dry-run`). */
+export function countPrefix(store: Store, prefix: string): DeleteBatch {
+  const { items, bytes } = store.index.countPrefix(prefix);
   return { asked: items, deleted: items, bytes, absent: [], last: null };
+}
+
+/** The SQLite index's count of the items whose keys start with `prefix`, and their bytes, in one query. */
+export function countRange(db: Database.Database, prefix: string): { items: number; bytes: number } {
+  const { where, params } = rangeWhere(prefix, null);
+  return db.prepare(`SELECT count(*) AS items, coalesce(sum(size), 0) AS bytes FROM items WHERE ${where}`).get(...params) as { items: number; bytes: number };
 }
 
 function rangeRows(db: Database.Database, prefix: string, after: string | null, limit: number): CountedRow[] {

@@ -1,5 +1,6 @@
 import { BwriteError } from '../errors.js';
-import type { LeaseTerms, RunLog, RunStart, RunTotals } from './run-log.js';
+import type { RunHistory } from './backend.js';
+import type { LeaseTerms, RunStart, RunTotals } from './run-log.js';
 
 /** How long a lease lasts unless the store is opened with another `leaseMs`; renewed every quarter of it. */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -49,7 +50,7 @@ const TICK_WAIT_MS = 100;
  */
 export class RunLease {
   readonly runId: string;
-  private readonly runs: RunLog;
+  private readonly runs: RunHistory;
   private readonly run: RunStart;
   private readonly leaseMs: number;
   private readonly pauseWith: (() => RunTotals) | undefined;
@@ -62,7 +63,7 @@ export class RunLease {
   private lapses = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(runs: RunLog, run: RunStart, options: RunLeaseOptions) {
+  constructor(runs: RunHistory, run: RunStart, options: RunLeaseOptions) {
     this.runs = runs;
     this.run = run;
     this.runId = run.runId;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import type { RunHistory } from './backend.js';
 
 export type RunStatus = 'running' | 'ok' | 'partial' | 'aborted' | 'interrupted' | 'crashed';
 
@@ -86,7 +87,7 @@ export function newRunId(now: number): string {
  * The history of runs, and their leases: a run is registered with a lease before it writes
  * anything, so that `gc` can see it (see RunLease and the rules in store.ts).
  */
-export class RunLog {
+export class RunLog implements RunHistory {
   private readonly db: Database.Database;
   private addStatement: Database.Statement | undefined;
   private renewStatement: Database.Statement | undefined;
@@ -190,6 +191,16 @@ export class RunLog {
   list(limit = 50, now = Date.now()): RunRecord[] {
     const rows = this.db.prepare(`SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as RunRow[];
     return rows.map((row) => toRecord(row, now));
+  }
+
+  /** Runs whose failures file may still change: those holding an unexpired lease, and those whose failure entries the index keeps. */
+  withFailuresPending(now = Date.now()): { runId: string; failuresFile: string | null }[] {
+    return this.db
+      .prepare(
+        `SELECT run_id AS runId, failures_file AS failuresFile FROM runs
+       WHERE (status = 'running' AND lease_expires_at > ?) OR run_id IN (SELECT DISTINCT run_id FROM failures)`,
+      )
+      .all(now) as { runId: string; failuresFile: string | null }[];
   }
 
   /** The oldest blob time each run holding an unexpired lease protects (runs protecting nothing left out). */

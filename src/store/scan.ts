@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDigest, type StoreLayout } from './layout.js';
+import { isSetAside } from './set-aside.js';
 
 /** A blob file as its directory lists it; its size and times cost an `lstat` (`statOf`). */
 export interface BlobName {
@@ -42,6 +43,8 @@ export interface TempFile {
   path: string;
   size: number;
   mtimeMs: number;
+  /** A blob a gc set aside to re-check (`set-aside.ts`), not a file to remove. */
+  setAside: boolean;
 }
 
 export function scanTemp(layout: StoreLayout): TempFile[] {
@@ -49,7 +52,7 @@ export function scanTemp(layout: StoreLayout): TempFile[] {
   for (const entry of readDir(layout.tmp)) {
     const filePath = path.join(layout.tmp, entry.name);
     const stat = statOf(filePath);
-    if (stat) files.push({ path: filePath, size: stat.size, mtimeMs: stat.mtimeMs });
+    if (stat) files.push({ path: filePath, size: stat.size, mtimeMs: stat.mtimeMs, setAside: isSetAside(filePath) });
   }
   return files;
 }

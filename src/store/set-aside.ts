@@ -54,6 +54,36 @@ export function restoreSetAside(layout: StoreLayout): number {
   return restored;
 }
 
+/**
+ * Moves the blob into tmp/, then deletes it unless it was touched after the cutoff. Killed in
+ * between, the blob waits in tmp/ under a name that says its digest: the next gc or import puts
+ * it back (restoreSetAside), so it is never lost. Another process may put it back meanwhile.
+ */
+export function removeAside(layout: StoreLayout, blobFile: string, cutoff: number): boolean {
+  const aside = setAsidePath(layout, path.basename(blobFile));
+  try {
+    fs.renameSync(blobFile, aside);
+  } catch {
+    return false;
+  }
+  let mtimeMs: number;
+  try {
+    mtimeMs = fs.lstatSync(aside).mtimeMs;
+  } catch {
+    return false;
+  }
+  if (mtimeMs >= cutoff) {
+    try {
+      fs.renameSync(aside, blobFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return false;
+  }
+  fs.rmSync(aside, { force: true });
+  return true;
+}
+
 function isFile(file: string): boolean {
   try {
     return fs.lstatSync(file).isFile();

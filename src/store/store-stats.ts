@@ -1,4 +1,3 @@
-import { readTotals } from './totals.js';
 import type { RunRecord } from './run-log.js';
 import type { Store } from './store.js';
 
@@ -41,7 +40,7 @@ export const RUNS_SINCE_COUNT_LIMIT = 1000;
  * asks for it, or when the store is small and the count is not current (`readTotals`).
  */
 export function storeStats(store: Store, options: { runLimit?: number; recount?: boolean } = {}): StoreStats {
-  const { totals, counted } = readTotals(store.index.db, { recount: options.recount });
+  const { totals, counted } = store.index.readTotals({ recount: options.recount });
   if (counted) store.index.keepValueCount(counted);
   const values = totals.values;
   return {

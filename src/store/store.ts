@@ -37,17 +37,20 @@
  * 6. An item leaves the index before its data may go: `delete` removes index rows only (with their
  *    share of the running totals, a batch per transaction, between an import's batches), and
  *    only gc removes a blob, once nothing refers to it, under rule 3.
+ *
+ * The index and the blobs are reached through `ItemIndex` and `BlobBackend` (backend.ts); each
+ * implementation keeps these rules with what its engine offers.
  */
 import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
+import type { BlobBackend, FailureEntries, ItemIndex, RunHistory } from './backend.js';
 import { BlobStore } from './blob-store.js';
-import { FailureRows } from './failure-rows.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
 import { checkStoreDir, prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
 import { DEFAULT_LEASE_MS, MIN_LEASE_MS, RunLease, type RunLeaseOptions } from './run-lease.js';
-import { RunLog, type RunStart } from './run-log.js';
+import type { RunStart } from './run-log.js';
 
 export interface StoreOptions {
   /** Flush blobs, their directories and the index to stable storage before a batch counts. */
@@ -68,22 +71,22 @@ export interface StoreOptions {
 
 export class Store {
   readonly layout: StoreLayout;
-  readonly blobs: BlobStore;
-  readonly index: IndexDb;
-  readonly runs: RunLog;
-  readonly failureRows: FailureRows;
+  readonly blobs: BlobBackend;
+  readonly index: ItemIndex;
+  readonly runs: RunHistory;
+  readonly failureRows: FailureEntries;
   readonly faults: FaultInjector;
   readonly durable: boolean;
   readonly leaseMs: number;
   private readonly leases = new Set<RunLease>();
 
-  constructor(layout: StoreLayout, index: IndexDb, options: StoreOptions) {
+  constructor(layout: StoreLayout, index: ItemIndex, options: StoreOptions) {
     this.layout = layout;
     this.durable = options.durable ?? false;
     this.index = index;
     this.blobs = new BlobStore(layout, { durable: this.durable });
-    this.runs = new RunLog(index.db);
-    this.failureRows = new FailureRows(index.db);
+    this.runs = index.runs;
+    this.failureRows = index.failureRows;
     this.faults = options.faults ?? FaultInjector.none();
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   }

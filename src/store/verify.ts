@@ -1,13 +1,12 @@
-import type fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../sha256.js';
+import type { BlobStat } from './backend.js';
 import { walkItemsAndBlobs, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow, ItemEntry } from './index-db.js';
-import { blobPath, isDigest } from './layout.js';
-import { scanTemp, statOf, type BlobName, type StrayEntry } from './scan.js';
-import { setAsideDigests } from './set-aside.js';
+import { isDigest } from './layout.js';
+import type { BlobName, StrayEntry } from './scan.js';
 import type { Store } from './store.js';
-import { runningTypeTotals, TotalsTally, typesOff, type TypeCounts } from './totals.js';
+import { TotalsTally, typesOff, type TypeCounts } from './totals.js';
 
 export interface VerifyProblem {
   kind: 'missing' | 'size' | 'hash' | 'bad-digest' | 'stray' | 'corrupt-blob' | 'totals';
@@ -43,12 +42,12 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
   const check = new StoreCheck(store, Boolean(options.deep));
   // One read transaction: the running totals compared and the keys of the rows found wrong are
   // of the items read.
-  const running = store.index.db.transaction(() => {
+  const running = store.index.inReadTransaction(() => {
     walkItemsAndBlobs(store, check);
     if (check.deep) check.hashInline(store.index.iterateInline());
     check.problems.findKeys(store);
-    return runningTypeTotals(store.index.db);
-  })();
+    return store.index.runningTotals();
+  });
   const { items, files } = check.problems.listed();
   const problems = [...items, ...totalsProblems(check.counted.types, running), ...files];
   const moreProblems = check.problems.found - items.length - files.length;
@@ -59,7 +58,7 @@ export function verifyStore(store: Store, options: { deep?: boolean } = {}): Ver
     blobs: check.blobs,
     orphanBlobs: check.orphanBlobs,
     orphanBytes: check.orphanBytes,
-    tempFiles: scanTemp(store.layout).length,
+    tempFiles: store.blobs.listTemp().length,
     problems,
     moreProblems,
   };
@@ -77,13 +76,13 @@ class StoreCheck implements DigestVisitor {
   /** Names of what is under blobs/ and is not a blob file, met so far: where a missing blob may have a link in its place. */
   private readonly strayNames = new Set<string>();
   /** The `lstat` of the last digest's blob file: one per file, however many items share it. */
-  private statted: { digest: string; stat: fs.Stats | null } | null = null;
+  private statted: { digest: string; stat: BlobStat | null } | null = null;
 
   constructor(
     private readonly store: Store,
     readonly deep: boolean,
   ) {
-    this.setAside = setAsideDigests(store.layout);
+    this.setAside = store.blobs.setAsideDigests();
   }
 
   item(row: DigestRow, file: BlobName | null): void {
@@ -98,11 +97,11 @@ class StoreCheck implements DigestVisitor {
       if (row.inlineSize !== row.size) this.problems.addItem('size', row.rowid, null, `inline value is ${row.inlineSize} bytes, recorded ${row.size}`);
       return;
     }
-    const stat = file ? this.statOf(file.digest, file.path) : this.unlistedStat(row.sha256);
+    const stat = file ? this.statOf(file.digest) : this.unlistedStat(row.sha256);
     if (!stat) {
       const hint = this.setAside.has(row.sha256) ? ` (an interrupted gc left it in tmp/: 'bwrite gc' puts it back)` : '';
       this.problems.addItem('missing', row.rowid, row.sha256, `blob ${row.sha256} is missing${hint}`);
-    } else if (!stat.isFile()) this.problems.addItem('missing', row.rowid, row.sha256, `blob ${row.sha256} is not a regular file`);
+    } else if (!stat.isFile) this.problems.addItem('missing', row.rowid, row.sha256, `blob ${row.sha256} is not a regular file`);
     else if (stat.size !== row.size) this.problems.addItem('size', row.rowid, row.sha256, `blob ${row.sha256} is ${stat.size} bytes, recorded ${row.size}`);
   }
 
@@ -111,13 +110,13 @@ class StoreCheck implements DigestVisitor {
    * fan-out directory's (a link): then `lstat` says what is there. The walk has passed any such
    * stray by now (the listing is read up to the first file past this digest).
    */
-  private unlistedStat(digest: string): fs.Stats | null {
+  private unlistedStat(digest: string): BlobStat | null {
     if (!this.strayNames.has(digest) && !this.strayNames.has(digest.slice(0, 2))) return null;
-    return this.statOf(digest, blobPath(this.store.layout, digest));
+    return this.statOf(digest);
   }
 
   blob(file: BlobName, referenced: boolean): void {
-    const stat = this.statOf(file.digest, file.path);
+    const stat = this.statOf(file.digest);
     if (!stat) return;
     this.blobs++;
     if (!referenced) {
@@ -144,8 +143,8 @@ class StoreCheck implements DigestVisitor {
     }
   }
 
-  private statOf(digest: string, where: string): fs.Stats | null {
-    if (this.statted?.digest !== digest) this.statted = { digest, stat: statOf(where) };
+  private statOf(digest: string): BlobStat | null {
+    if (this.statted?.digest !== digest) this.statted = { digest, stat: this.store.blobs.stat(digest) };
     return this.statted.stat;
   }
 
@@ -188,7 +187,7 @@ class ProblemList {
     const problems = this.kept.map((problem): VerifyProblem => {
       if (!('rowid' in problem)) return problem;
       const key = store.index.keyOfRow(problem.rowid) ?? '';
-      const where = problem.digest === null ? null : blobPath(store.layout, problem.digest);
+      const where = problem.digest === null ? null : store.blobs.locationOf(problem.digest);
       return { kind: problem.kind, key, path: where, message: `key '${key}': ${problem.detail}` };
     });
     // Items' problems by key, as a scan in key order listed them; those of files in the order found.

@@ -1,0 +1,130 @@
+/**
+ * The two halves of a store, as the rest of bwrite uses them: the index (`ItemIndex`; IndexDb is
+ * the SQLite one) and the place values too large to keep inline go (`BlobBackend`; BlobStore is
+ * the `blobs/` directory). gc, verify, stats, delete and the import command reach the store only
+ * through these, so another engine is one more implementation of each. Every implementation keeps
+ * the ordering rules at the top of store.ts.
+ */
+import type { BatchCommit, DigestRow, ItemEntry, RowOutcome, SavedWatermark } from './index-db.js';
+import type { DeleteBatch } from './item-deletes.js';
+import type { FailureLine, UnfinishedFailures } from './failure-rows.js';
+import type { LeaseTerms, RunDelta, RunRecord, RunStart, RunTotals } from './run-log.js';
+import type { BlobName, StrayEntry, TempFile } from './scan.js';
+import type { Totals, TypeCounts, ValueCount } from './totals.js';
+
+/** The index: items, running totals, watermarks, runs and their leases, failure entries. */
+export interface ItemIndex {
+  readonly runs: RunHistory;
+  readonly failureRows: FailureEntries;
+
+  /** One batch's rows, totals and watermark in one write transaction (rule 4); `finish` runs inside it. */
+  commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T;
+  /** Runs `apply` under the index's write lock, committing all it did or nothing. */
+  inTransaction<T>(apply: () => T): T;
+  /** Inside `inTransaction`: what `commitBatch` does for one batch. */
+  applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T;
+  /** Runs `read` on one consistent view of the index. */
+  inReadTransaction<T>(read: () => T): T;
+
+  hasKey(key: string): boolean;
+  getItem(key: string): ItemEntry | undefined;
+  /** Items in bytewise key order, only keys that start with `prefix`. */
+  iterateItems(prefix?: string): IterableIterator<ItemEntry>;
+  /** Items whose values are blobs, in digest order, without keys (`keyOfRow` finds one). */
+  iterateBlobRowsByDigest(): IterableIterator<DigestRow>;
+  /** Items whose values are inline, without their bytes. */
+  iterateInlineRows(): IterableIterator<DigestRow>;
+  /** Items whose values are inline, with their bytes. */
+  iterateInline(): IterableIterator<ItemEntry>;
+  inlineTotalsByType(): Map<string, TypeCounts>;
+  keyOfRow(rowid: number): string | null;
+
+  /** The running totals `stats` shows, by type. */
+  runningTotals(): Map<string, TypeCounts>;
+  /** Counts the running totals again from the items; true when they changed. */
+  recountTotals(): boolean;
+  /** The running totals and the kept count of distinct values (counted now when asked or cheap). */
+  readTotals(options?: { recount?: boolean }): { totals: Totals; counted: ValueCount | null };
+  /** Keeps a count of distinct values for the next `stats`, where this user may. */
+  keepValueCount(count: ValueCount): void;
+
+  getWatermark(name: string): SavedWatermark | undefined;
+
+  /** Removing items, a batch per write transaction, with their share of the totals (rule 6). */
+  itemDeletes(): ItemRemoval;
+  /** The items whose keys start with `prefix`, and their bytes. */
+  countPrefix(prefix: string): { items: number; bytes: number };
+
+  /** Work beside a long import (the SQLite index copies its log on a worker thread); stopped as the import ends. */
+  startBackgroundWork(durable: boolean): { stop(): Promise<void> };
+  /** Housekeeping between runs (the SQLite index truncates its log). */
+  checkpoint(): void;
+  close(): void;
+}
+
+/** The history of runs and their leases (rule 3). */
+export interface RunHistory {
+  register(run: RunStart, lease: LeaseTerms): void;
+  renew(runId: string, lease: LeaseTerms): boolean;
+  isRunning(runId: string): boolean;
+  markCrashed(runId: string, now?: number): boolean;
+  /** Runs `write` waiting at most `ms` for another writer, not the usual timeout. */
+  waitingAtMost<T>(ms: number, write: () => T): T;
+  resume(runId: string, lease: LeaseTerms): void;
+  addCommitted(runId: string, delta: RunDelta): void;
+  finish(runId: string, totals: RunTotals): void;
+  info(runId: string): { startedAt: number; sources: string[] } | null;
+  countStoringSince(since: number, limit: number): number;
+  list(limit?: number, now?: number): RunRecord[];
+  protectedSince(now?: number): number[];
+  /** Runs whose failures file may still change: alive now, or with entries kept (rule 5). */
+  withFailuresPending(now?: number): { runId: string; failuresFile: string | null }[];
+}
+
+/** Failure entries kept in the index until they are in their run's failures file (rule 5). */
+export interface FailureEntries {
+  insert(runId: string, lines: readonly FailureLine[]): void;
+  forget(runId: string): void;
+  unfinished(now?: number): UnfinishedFailures[];
+  entries(runId: string): FailureLine[];
+}
+
+export interface ItemRemoval {
+  deleteKeys(keys: readonly string[], runId: string): DeleteBatch;
+  deleteRange(prefix: string, after: string | null, limit: number, runId: string): DeleteBatch;
+}
+
+/** What gc and verify need to know of a blob. */
+export interface BlobStat {
+  size: number;
+  mtimeMs: number;
+  /** A plain blob, not a link or a directory in its place. */
+  isFile: boolean;
+}
+
+/** Content-addressed values (rules 1 and 2): named by their SHA-256, never overwritten with other bytes. */
+export interface BlobBackend {
+  /** Puts the bytes under their digest unless this process put them there since `freshSince`. */
+  write(digest: string, bytes: Uint8Array, freshSince?: number): Promise<void>;
+  /** Makes a blob fresh again for gc's grace, writing it again if it is gone. */
+  refresh(digest: string, bytes: Uint8Array): Promise<void>;
+  /** With --durable: what was written so far survives a power cut. */
+  flushDirectories(): Promise<void>;
+  read(digest: string): Promise<Buffer>;
+  readSync(digest: string): Buffer;
+  /** Where a blob is, as messages name it. */
+  locationOf(digest: string): string;
+  stat(digest: string): BlobStat | null;
+  /** Every blob in digest order, and what is there that is not a blob, one fan-out at a time. */
+  list(): Iterator<BlobName | StrayEntry>;
+
+  /** gc: removes a blob unless it is touched at or after `cutoff`, re-checked after setting it aside. */
+  removeUnlessTouchedSince(blob: BlobName, cutoff: number): boolean;
+  /** gc and import: puts back blobs an interrupted gc set aside; how many. */
+  restoreSetAside(): number;
+  /** Digests of blobs an interrupted gc left set aside. */
+  setAsideDigests(): Set<string>;
+  /** Temporary files, set-aside blobs among them. */
+  listTemp(): TempFile[];
+  removeTemp(file: TempFile): void;
+}
