@@ -1,3 +1,5 @@
+import { CR, LF, QUOTE } from './bytes.js';
+
 /** One CSV or TSV record (a row, perhaps spanning lines inside quotes), not yet split into fields. */
 export interface CsvRecord {
   /** 1-based line where the record starts. */
@@ -20,10 +22,6 @@ export interface SplitOptions {
   quoting: boolean;
   maxRecordBytes: number;
 }
-
-const LF = 0x0a;
-const CR = 0x0d;
-const QUOTE = 0x22;
 
 const FIELD_START = 0;
 const UNQUOTED = 1;

@@ -2,6 +2,7 @@ import { jsonTextEvent } from './ndjson-reader.js';
 import { JsonSplitter, type JsonPosition } from './json-values.js';
 import type { LineBuffers } from './line-buffers.js';
 import { tooLarge, type ReadEvent, type ReaderOptions } from './records.js';
+import { BACKSLASH, QUOTE } from './bytes.js';
 
 /**
  * JSON text as records (`--format json`): the elements of a top-level array, or top-level values
@@ -49,9 +50,6 @@ function toEvents(pieces: ReturnType<JsonSplitter['feed']>, options: ReaderOptio
   }
   return events;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /** `bytes` (one whole value) without white space outside its strings; the original goes back to `buffers`. */
 export function compactJson(bytes: Buffer, buffers?: LineBuffers): Buffer {

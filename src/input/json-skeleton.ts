@@ -1,3 +1,5 @@
+import { BACKSLASH, QUOTE } from './bytes.js';
+
 /**
  * A large NDJSON record is mostly one or two long strings (a payload, a document). Decoding the
  * whole line to a JS string and JSON.parse-ing it costs far more than checking its bytes, while
@@ -21,9 +23,6 @@ export const SKELETON_MIN_LINE = 16 * 1024;
 
 /** Strings of at least this many source bytes are elided (each source byte \uXXXX-escaped still decodes past 1024 bytes). */
 export const ELIDE_MIN = 8 * 1024;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /**
  * The skeleton text of a JSON line (`bytes` already known to be valid UTF-8), or null when a

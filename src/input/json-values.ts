@@ -1,5 +1,6 @@
 import { LineBuffers } from './line-buffers.js';
 import { decodeLossy, LineStart } from './line-reader.js';
+import { BACKSLASH, LF, QUOTE } from './bytes.js';
 
 /** One top-level JSON value, or one element of a top-level array: a record to be. */
 export interface JsonValue {
@@ -41,9 +42,6 @@ const RESUMED = 4; // just past a value, read on from an offset: `,` or `]` say 
 const VALUE = 5;
 const BROKEN = 6;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
@@ -111,7 +109,7 @@ export class JsonSplitter {
         continue;
       }
       const c = chunk[at]!;
-      if (c === NEWLINE) this.line++;
+      if (c === LF) this.line++;
       else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) {
         const problem = this.between(c);
         if (problem !== null) this.breakAt(this.line, problem, chunk.subarray(at, at + RAW_SHOWN));
@@ -239,7 +237,7 @@ export class JsonSplitter {
           return BROKE;
         }
         if (stack.length === 0) break;
-      } else if (c === NEWLINE) line++;
+      } else if (c === LF) line++;
     }
     this.line = line;
     value.inString = inString;
@@ -279,12 +277,12 @@ export class JsonSplitter {
   private countLines(chunk: Buffer, from: number, to: number): void {
     if (this.newlineChunk !== chunk || this.newlineFrom > from || (this.newlineAt !== -1 && this.newlineAt < from)) {
       this.newlineChunk = chunk;
-      this.newlineAt = chunk.indexOf(NEWLINE, from);
+      this.newlineAt = chunk.indexOf(LF, from);
     }
     this.newlineFrom = from;
     while (this.newlineAt !== -1 && this.newlineAt < to) {
       this.line++;
-      this.newlineAt = chunk.indexOf(NEWLINE, this.newlineAt + 1);
+      this.newlineAt = chunk.indexOf(LF, this.newlineAt + 1);
     }
   }
 

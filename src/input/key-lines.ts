@@ -1,5 +1,6 @@
 import { keyProblem, MAX_KEY_BYTES } from '../store/keys.js';
 import { decodeUtf8 } from './line-reader.js';
+import { CR, LF } from './bytes.js';
 
 /** A line of a key list that cannot be a stored key, with why. */
 export interface NotAKey {
@@ -13,8 +14,6 @@ export interface KeyLines {
   notKeys: NotAKey[];
 }
 
-const NEWLINE = 0x0a;
-const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /**
@@ -33,7 +32,7 @@ export async function* readKeyLines(chunks: AsyncIterable<Buffer>, batchKeys: nu
     if (first && chunk.length >= BOM.length && chunk.subarray(0, BOM.length).equals(BOM)) chunk = chunk.subarray(BOM.length);
     first = false;
     let start = 0;
-    for (let end = chunk.indexOf(NEWLINE); end !== -1; start = end + 1, end = chunk.indexOf(NEWLINE, start)) {
+    for (let end = chunk.indexOf(LF); end !== -1; start = end + 1, end = chunk.indexOf(LF, start)) {
       list.end(chunk.subarray(start, end));
       if (list.full()) yield list.take();
     }

@@ -1,5 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { LineBuffers } from './line-buffers.js';
+import { CR, LF } from './bytes.js';
 /** One physical line of input, without its line end (`\n` or `\r\n`). */
 export interface RawLine {
   /** 1-based line number in the (decompressed) input. */
@@ -20,9 +21,6 @@ export interface LinePosition {
   line: number;
   bytes: number;
 }
-
-const NEWLINE = 0x0a;
-const CR = 0x0d;
 
 /**
  * Splits a byte stream into lines, a chunk's worth at a time. A line longer than `maxLineBytes`
@@ -52,7 +50,7 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, maxLineBytes: nu
     const lines: RawLine[] = [];
     let start = 0;
     for (;;) {
-      const end = chunk.indexOf(NEWLINE, start);
+      const end = chunk.indexOf(LF, start);
       if (end === -1) {
         const tail = chunk.length - start;
         if (tail > 0) {
