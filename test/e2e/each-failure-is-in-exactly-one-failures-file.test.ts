@@ -142,7 +142,7 @@ describe('each failed item is in exactly one run\'s failures file', () => {
     const lines = [1, 2, 3, 4].map((seq) => ({ seq, line: JSON.stringify({ entry: `${runId}/${seq}`, source: 'in.ndjson', line: seq * 10, key: null, error: 'x', code: 'E_PARSE', attempts: 0, run: runId, raw: 'x' }) }));
     const store = await openStore(storeDir);
     store.runs.register({ runId, command: 'import', startedAt: 1, sources: ['in.ndjson'], failuresFile: file }, { expiresAt: 2, protectSince: 1 });
-    store.index.db.transaction(() => store.failureRows.insert(runId, lines))();
+    store.index.inTransaction(() => store.failureRows.insert(runId, lines));
     await store.close();
     // The killed run had appended entry 1 whole and entry 2 in part; an entry of another run is there too.
     const other = JSON.stringify({ entry: 'other/1', source: 'b', line: 1, key: null, error: 'y', code: 'E_PARSE', attempts: 0, raw: 'y' });
