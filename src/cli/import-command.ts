@@ -9,7 +9,7 @@ import { LineBuffers } from '../input/line-buffers.js';
 import { readNdjson } from '../input/ndjson-reader.js';
 import { readJson } from '../input/json-reader.js';
 import { sniffFile, sniffStream } from '../input/format-sniff.js';
-import type { ReadEvent } from '../input/records.js';
+import type { ReadEvent, ReaderOptions } from '../input/records.js';
 import { checkInput, identityAt, openSource, readFrom, type FormatChoice, type InputFormat, type InputSource } from '../input/source.js';
 import { BatchWriter } from '../pipeline/batch-writer.js';
 import { FailureLog, type FailureEntry } from '../pipeline/failure-log.js';
@@ -24,7 +24,7 @@ import { startProgress, startSpinner, type ProgressMode } from './progress.js';
 import { buildReport, summaryLine, type RunReport } from './run-report.js';
 import { interruptedExitCode } from './exit-codes.js';
 import { trapSignals } from './signals.js';
-import { inputStart, type InputStart, type Seek } from './resume-point.js';
+import { inputStart, type InputStart, type ReadFrom, type Seek } from './resume-point.js';
 import { checkCsvOptions, checkFailuresFile, leaseFromEnv, resolveFormat, validateCombination } from './import-checks.js';
 import type { Output } from './output.js';
 
@@ -212,21 +212,7 @@ async function* openInputs(
     const start = startOf ? await startOf(source, seek) : { resumeAfterLine: 0, resumeAfterByte: 0, supersedes: null, from: null };
     if (start.from) readFrom(source, start.from.bytes, lineBuffers);
     const byOffset = { on: format === 'json' };
-    let events: AsyncIterable<ReadEvent[]>;
-    if (failuresFiles) events = readFailures(source.chunks, reader);
-    else if (format === 'ndjson') events = readNdjson(source.chunks, reader, start.from ?? undefined);
-    else if (format === 'json') events = readJson(source.chunks, reader, start.from ?? undefined);
-    else if (format === 'json-or-ndjson') events = readSniffed(source, files[i] !== '-', reader, byOffset);
-    else {
-      events = readCsv(source.chunks, {
-        ...reader,
-        delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
-        quoting: format === 'csv',
-        relaxQuotes: Boolean(options.relaxQuotes),
-        columns: options.header ? null : (options.columns ?? null),
-        inferTypes: Boolean(options.inferTypes),
-      });
-    }
+    let events = failuresFiles ? readFailures(source.chunks, reader) : recordsOf(source, format, { reader, options, from: start.from, named: files[i] !== '-', byOffset });
     // An input read from its start is first checked to be in its format (see format-guard.ts).
     if (!failuresFiles && start.resumeAfterLine === 0 && !start.from) {
       // Standard input or a compressed .json is judged as what its first bytes made it.
@@ -247,8 +233,28 @@ async function* openInputs(
   }
 }
 
+/** The records of `source` read as `format`, from its start or from `from`. */
+function recordsOf(
+  source: InputSource,
+  format: FormatChoice,
+  how: { reader: ReaderOptions; options: ImportOptions; from: ReadFrom | null; named: boolean; byOffset: { on: boolean } },
+): AsyncIterable<ReadEvent[]> {
+  const { reader, options, from } = how;
+  if (format === 'ndjson') return readNdjson(source.chunks, reader, from ?? undefined);
+  if (format === 'json') return readJson(source.chunks, reader, from ?? undefined);
+  if (format === 'json-or-ndjson') return readSniffed(source, how.named, reader, how.byOffset);
+  return readCsv(source.chunks, {
+    ...reader,
+    delimiter: options.delimiter ?? (format === 'tsv' ? '\t' : ','),
+    quoting: format === 'csv',
+    relaxQuotes: Boolean(options.relaxQuotes),
+    columns: options.header ? null : (options.columns ?? null),
+    inferTypes: Boolean(options.inferTypes),
+  });
+}
+
 /** Standard input or a gzip file without --format: JSON text or NDJSON, as its first bytes say. */
-async function* readSniffed(source: InputSource, named: boolean, reader: Parameters<typeof readNdjson>[1], byOffset: { on: boolean }): AsyncGenerator<ReadEvent[]> {
+async function* readSniffed(source: InputSource, named: boolean, reader: ReaderOptions, byOffset: { on: boolean }): AsyncGenerator<ReadEvent[]> {
   const { format, chunks } = await sniffStream(source.chunks, named);
   byOffset.on = format === 'json';
   yield* format === 'json' ? readJson(chunks, reader) : readNdjson(chunks, reader);
