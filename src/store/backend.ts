@@ -50,6 +50,11 @@ export interface ItemIndex {
 
   getWatermark(name: string): SavedWatermark | undefined;
 
+  /** A store-wide setting kept in the index (where the store's blobs are, for one); undefined if never set. */
+  readSetting(name: string): string | undefined;
+  /** Sets a store-wide setting, in a write transaction of its own. */
+  writeSetting(name: string, value: string): void;
+
   /** Removing items, a batch per write transaction, with their share of the totals (rule 6). */
   itemDeletes(): ItemRemoval;
   /** The items whose keys start with `prefix`, and their bytes. */

@@ -371,6 +371,15 @@ export class IndexDb implements ItemIndex {
     return row && { ...row, recordsCounted: row.recordsCounted === 1 };
   }
 
+  readSetting(name: string): string | undefined {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE name = ?`).get(`setting:${name}`) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  writeSetting(name: string, value: string): void {
+    this.inTransaction(() => this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value));
+  }
+
   startBackgroundWork(durable: boolean): BackgroundCheckpoints {
     return new BackgroundCheckpoints(this, durable);
   }
