@@ -29,6 +29,15 @@ export async function ensureDatasets(dataDir, profile) {
   return sets;
 }
 
+/** Issue 17's inputs: the 1 KB records of the main table, and 64 KB values in the number the shared store's target names. */
+export async function ensureSharedDatasets(dataDir, profile) {
+  fs.mkdirSync(dataDir, { recursive: true });
+  return {
+    records: await ensure(dataDir, ndjson(`records-${profile.records}`, profile.records, (n) => keyedRecord(n, RECORD - 1))),
+    values64k: await ensure(dataDir, ndjson(`values64k-${profile.sharedValues64k}`, profile.sharedValues64k, (n) => keyedRecord(n, 64 * KB - 1))),
+  };
+}
+
 function ndjson(base, items, text) {
   return { name: base, file: `${base}.ndjson`, format: 'ndjson', items, keyArgs: [], lines: (n) => text(n) };
 }

@@ -40,6 +40,7 @@ export async function measure(cmd, args, options = {}) {
   if (code !== (options.exitCode ?? 0)) {
     const error = new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${code}: ${result.stderr.trim().slice(-2000)}`);
     error.result = result;
+    error.exitCode = code;
     throw error;
   }
   return result;

@@ -6,6 +6,7 @@ export const PROFILES = {
   quick: {
     records: 3_000,
     values64k: 100,
+    sharedValues64k: 200,
     values1m: 20,
     dups: 3_000,
     distinct: 500,
@@ -25,6 +26,8 @@ export const PROFILES = {
   full: {
     records: 100_000,
     values64k: 2_000,
+    // Issue 17: 10k × 64 KB values into S3 (the 1 KB records into PostgreSQL are `records`).
+    sharedValues64k: 10_000,
     values1m: 200,
     dups: 100_000,
     distinct: 1_000,
@@ -48,11 +51,12 @@ export const PROFILES = {
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--sweep-rounds N] [--only NAME,...]
-                        [--no-sweep] [--no-startup] [--no-rss] [--no-growth]
-  --only growth: the growth phase alone (issue 15)`;
+                        [--no-sweep] [--no-startup] [--no-rss] [--no-growth] [--no-shared]
+  --only growth: the growth phase alone (issue 15)
+  --only shared: the shared store alone (issue 17: PostgreSQL and S3; needs the services' env)`;
 
 export function parseOptions(argv) {
-  const flags = { quick: false, rounds: null, sweepRounds: null, only: null, sweep: true, startup: true, rss: true, growth: true };
+  const flags = { quick: false, rounds: null, sweepRounds: null, only: null, sweep: true, startup: true, rss: true, growth: true, shared: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') flags.quick = true;
@@ -63,6 +67,7 @@ export function parseOptions(argv) {
     else if (arg === '--no-startup') flags.startup = false;
     else if (arg === '--no-rss') flags.rss = false;
     else if (arg === '--no-growth') flags.growth = false;
+    else if (arg === '--no-shared') flags.shared = false;
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);

@@ -78,6 +78,22 @@ function growthTables(growth) {
   ].join('\n\n');
 }
 
+/** Issue 17: the measured rows in the main table's form, each failed one as its error line. */
+function sharedSection(shared) {
+  if (shared.skipped) return ['## Shared store (issue 17)', shared.skipped];
+  const measured = shared.rows.filter((row) => !row.error);
+  const failed = shared.rows.filter((row) => row.error);
+  const parts = ['## Shared store (issue 17: PostgreSQL index, S3 values)'];
+  if (measured.length) parts.push(mainTable(measured));
+  if (failed.length) parts.push(failed.map((row) => `- ${row.name}: ERROR ${row.error}`).join('\n'));
+  parts.push(
+    `Same servers for bwrite and its floors (scripts/services), each run in its own schema or prefix, dropped after it. ` +
+      `"floor pg COPY": parse, SHA-256 and one \`COPY … FROM STDIN\` of every row into a table of the items table's shape (bench/floors/pg-copy.mjs). ` +
+      `"floor s3 PUT": parse, SHA-256 and one PutObject per value, ${shared.concurrency} in flight (bench/floors/s3-put.mjs); bwrite at \`--concurrency ${shared.concurrency}\`, "bwrite s3" with a local index, "bwrite s3 + pg" with the index on PostgreSQL too.`,
+  );
+  return parts;
+}
+
 function startupTable(startup) {
   return table(['command', 'median ms', 'mean ms', 'max ms', 'timed with'], startup.map((s) => [s.name, fixed(0)(s.medianMs), fixed(0)(s.meanMs), fixed(0)(s.maxMs), s.tool]));
 }
@@ -119,7 +135,8 @@ export function renderMarkdown(results) {
     );
   }
   if (results.growth) sections.push(`## Growth (issue 15: ${results.growth.sizes.small.toLocaleString('en')} and ${results.growth.sizes.large.toLocaleString('en')} items)`, growthTables(results.growth));
-  sections.push('## Targets (issues 4, 14 and 15)', targetTable(results.ratios, results.checks));
+  if (results.shared) sections.push(...sharedSection(results.shared));
+  sections.push('## Targets (issues 4, 14, 15 and 17)', targetTable(results.ratios, results.checks));
   if (results.sweep) sections.push(`## Sweep (${results.sweepDataset.items.toLocaleString('en')} × 1 KB records, ${results.sweepRounds} round(s))`, sweepTables(results.sweep));
   if (results.startup) sections.push('## Start-up', startupTable(results.startup));
   if (results.notes.length) sections.push('## Notes', results.notes.map((n) => `- ${n}`).join('\n'));

@@ -35,11 +35,11 @@ export async function runOnce(config, store) {
   if (fs.existsSync(store)) throw new Error(`${store} exists: stores are fresh directories (removeStores() first)`);
   fs.mkdirSync(store, { recursive: true });
   execFileSync('sync');
-  const { cmd, args, env, exitCode } = config.command(store);
+  const { cmd, args, env, exitCode, cwd } = config.command(store);
   // The 1-minute load average as the run starts: above the core count, something else was running.
   const load = os.loadavg()[0];
-  const run = await measure(cmd, args, { ...(env ? { env: { ...process.env, ...env } } : {}), exitCode });
-  const extra = config.check ? config.check(run, store) : {};
+  const run = await measure(cmd, args, { ...(env ? { env: { ...process.env, ...env } } : {}), exitCode, cwd });
+  const extra = config.check ? await config.check(run, store) : {};
   return { wallMs: run.wallMs, rssMb: run.rssMb, cpuMs: run.cpuMs, load, ...extra };
 }
 
@@ -83,7 +83,7 @@ async function settleAfterRemoval() {
   await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-function summarise(config, samples) {
+export function summarise(config, samples) {
   const wallMs = median(samples.map((s) => s.wallMs));
   const seconds = wallMs / 1000;
   const summary = {

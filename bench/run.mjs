@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ALL_FAILING, ALL_STORED, mainConfigs } from './configs.mjs';
-import { ensureDatasets } from './data.mjs';
+import { ensureDatasets, ensureSharedDatasets } from './data.mjs';
 import { runGrowth } from './growth.mjs';
 import { describeMachine } from './machine.mjs';
 import { hasGnuTime } from './measure.mjs';
@@ -13,17 +13,20 @@ import { runBigInput, runBigJson, runFailingInput } from './memory.mjs';
 import { parseOptions } from './options.mjs';
 import { loadNote, writeResults } from './report.mjs';
 import { removeLeftovers, removeStores, removeStoresInBackground, runRounds } from './rounds.mjs';
+import { SHARED, runShared, sharedServices, skippedNote } from './shared.mjs';
 import { runStartup } from './startup.mjs';
 import { runSweep } from './sweep.mjs';
-import { checkBigJson, checkFailingMemory, checkGrowth, checkMemory, checkRatios, checkStartup } from './targets.mjs';
+import { checkBigJson, checkFailingMemory, checkGrowth, checkMemory, checkRatios, checkSharedMemory, checkStartup } from './targets.mjs';
 import { BENCH_DIR, BWRITE, ROOT, useBuildSnapshot, which } from './tools.mjs';
 
 const options = parseOptions(process.argv.slice(2));
 const { profile } = options;
-// `--only growth` runs the growth phase alone; `--only` naming only other rows leaves it out.
+// `--only growth` runs the growth phase alone, `--only shared` the shared store alone (or both);
+// `--only` naming only other rows leaves them out.
 const GROWTH = 'growth';
-const growthOnly = options.only !== null && options.only.every((name) => name === GROWTH) && options.only.length > 0;
+const sectionsOnly = options.only !== null && options.only.length > 0 && options.only.every((name) => name === GROWTH || name === SHARED);
 const withGrowth = options.growth && (options.only === null || options.only.includes(GROWTH));
+const withShared = options.shared && (options.only === null || options.only.includes(SHARED));
 const dataDir = path.join(BENCH_DIR, '.data');
 const outDir = path.join(BENCH_DIR, '.out');
 const storesDir = path.join(outDir, 'stores');
@@ -39,13 +42,13 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
 useBuildSnapshot(path.join(outDir, 'build'));
 const machine = describeMachine(outDir);
 step(`bwrite bench, ${options.mode} mode (commit ${machine.commit ?? '?'}${machine.uncommittedChanges ? ' + changes' : ''}): data`);
-const sets = growthOnly ? {} : await ensureDatasets(dataDir, profile);
+const sets = sectionsOnly ? {} : await ensureDatasets(dataDir, profile);
 const notes = [];
 if (!hasGnuTime()) notes.push('/usr/bin/time (GNU time) is missing: peak RSS and CPU time are not measured.');
 
 removeLeftovers(storesDir); // an interrupted run's, or the last run's background removal
 let main = [];
-if (!growthOnly) {
+if (!sectionsOnly) {
   step('main table');
   const { configs, notes: configNotes } = mainConfigs(sets, { sqliteUtils: which('sqlite-utils') }, { targetsOnly: profile.targetsOnly });
   notes.push(...configNotes);
@@ -61,7 +64,7 @@ if (options.rss && sets.big && base) {
   step('memory on a large input');
   big = await runBigInput(sets.big, base, storesDir);
   removeStores(storesDir, { fewFiles: true });
-} else if (!growthOnly) notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
+} else if (!sectionsOnly) notes.push('RSS growth (100k vs 2M records) is measured in full mode only.');
 
 let bigJson = null;
 if (options.rss && sets.bigJson && (!options.only || options.only.includes('bwrite big json'))) {
@@ -69,7 +72,7 @@ if (options.rss && sets.bigJson && (!options.only || options.only.includes('bwri
   step('memory on a 2 GB JSON array');
   bigJson = await runBigJson(sets.bigJson, storesDir);
   removeStores(storesDir, { fewFiles: true });
-} else if (!growthOnly) notes.push('Peak RSS of a 2 GB JSON array (--format json) is measured in full mode only.');
+} else if (!sectionsOnly) notes.push('Peak RSS of a 2 GB JSON array (--format json) is measured in full mode only.');
 
 // --only names main-table rows, and these two as well. Their stores hold a few files each.
 let failing = null;
@@ -82,15 +85,15 @@ if (options.rss && sets.failing && (!failingOnly || failingOnly.length > 0)) {
 }
 
 let startup = null;
-if (options.startup && sets.small && !growthOnly) {
+if (options.startup && sets.small && !sectionsOnly) {
   removeStores(storesDir);
   step('start-up');
   startup = await runStartup(sets.small, storesDir);
   removeStores(storesDir, { fewFiles: true });
-} else if (!growthOnly) notes.push('Start-up on a 1M-item store is measured in full mode only.');
+} else if (!sectionsOnly) notes.push('Start-up on a 1M-item store is measured in full mode only.');
 
 let sweep = null;
-if (options.sweep && !growthOnly) {
+if (options.sweep && !sectionsOnly) {
   step('sweep');
   sweep = await runSweep(sets.sweep, profile, path.join(storesDir, 'sweep'));
 }
@@ -100,6 +103,21 @@ if (withGrowth) {
   step('growth');
   growth = await runGrowth(profile.growth, { dataDir: path.join(dataDir, 'growth'), outDir: path.join(storesDir, 'growth'), commit: machine.commit });
 }
+
+let shared = null;
+if (withShared) {
+  step('shared store');
+  const services = sharedServices();
+  if (services.missing) {
+    shared = { skipped: skippedNote(services.missing) };
+    process.stderr.write(`  ${shared.skipped}\n`);
+    notes.push(shared.skipped);
+  } else {
+    const sharedSets = await ensureSharedDatasets(dataDir, profile);
+    shared = await runShared(sharedSets, services, { rounds: profile.rounds, outDir: path.join(storesDir, 'shared') });
+    removeStores(path.join(storesDir, 'shared'), { fewFiles: true });
+  }
+} else if (options.shared) notes.push('The shared store (issue 17) was left out by --only.');
 
 removeStoresInBackground(storesDir);
 const after = describeMachine(outDir);
@@ -115,9 +133,10 @@ const results = {
   datasets: Object.fromEntries(Object.entries(sets).map(([k, d]) => [k, { file: path.relative(ROOT, d.file), items: d.items, valueBytes: d.valueBytes }])),
   sweepDataset: sets.sweep ? { items: sets.sweep.items } : null,
   main,
-  ratios: main.length ? checkRatios(main) : [],
-  checks: [...checkMemory(main, big), ...(bigJson ? checkBigJson(bigJson) : []), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : []), ...(growth ? checkGrowth(growth) : [])],
+  ratios: main.length || shared?.rows ? checkRatios([...main, ...(shared?.rows ?? [])]) : [],
+  checks: [...checkMemory(main, big), ...(shared?.rows ? checkSharedMemory(shared.rows) : []), ...(bigJson ? checkBigJson(bigJson) : []), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : []), ...(growth ? checkGrowth(growth) : [])],
   growth,
+  shared,
   big,
   bigJson,
   failing,

@@ -1,4 +1,5 @@
 import { ALL_FAILING, ALL_STORED } from './configs.mjs';
+import { SHARED_ROWS } from './shared.mjs';
 
 // Issue 4's targets, as data: each a ratio of two rows of the main table (or a limit on one
 // figure), with the bar it must clear.
@@ -12,6 +13,9 @@ const RATIOS = [
   // Issue 16: the same records as one JSON array, against them as NDJSON.
   { name: '--format json / NDJSON', top: 'bwrite json', bottom: 'bwrite', min: 0.7 },
   { name: '1 MB values / cp (MB/s)', top: 'bwrite 1m', bottom: 'cp 1m files', min: 0.7, unit: 'mbPerSecond' },
+  // Issue 17: the shared store against its floors on the same servers (bench/shared.mjs).
+  { name: 'PostgreSQL, 1 KB inline / COPY FROM STDIN', top: SHARED_ROWS.pg, bottom: SHARED_ROWS.pgFloor, min: 0.7 },
+  { name: 'S3, 64 KB values / PUT loop', top: SHARED_ROWS.s3, bottom: SHARED_ROWS.s3Floor, min: 0.8 },
 ];
 
 export const RSS_LIMIT_MB = 200;
@@ -28,6 +32,7 @@ export function checkRatios(rows) {
     const bottom = byName.get(target.bottom);
     const unit = target.unit ?? 'itemsPerSecond';
     if (!top || !bottom) return { ...target, ratio: null, verdict: 'SKIP' };
+    if (top.error || bottom.error) return { ...target, ratio: null, verdict: 'ERROR' };
     const ratio = top[unit] / bottom[unit];
     return { ...target, ratio, verdict: ratio >= target.min ? 'PASS' : 'FAIL' };
   });
@@ -49,6 +54,18 @@ export function checkMemory(rows, big) {
     });
   }
   return checks;
+}
+
+/** Issue 17: peak RSS of every bwrite run on the shared store (ERROR where the run failed). */
+export function checkSharedMemory(rows) {
+  return rows
+    .filter((row) => row.group === 'bwrite')
+    .map((row) => ({
+      name: `peak RSS ${row.name}`,
+      value: row.error ? null : row.peakRssMb,
+      limit: `≤ ${RSS_LIMIT_MB} MB`,
+      verdict: row.error ? 'ERROR' : row.peakRssMb === null ? 'SKIP' : row.peakRssMb <= RSS_LIMIT_MB ? 'PASS' : 'FAIL',
+    }));
 }
 
 /** Peak RSS of the all-failing row over the all-stored one, measured in the same rounds. */
