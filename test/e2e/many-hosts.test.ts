@@ -101,7 +101,8 @@ function allowedTags(runs: ImportRun[]): Map<string, Set<string>> {
 
 /**
  * Every importer's runs one after another, the importers at once, while gc and stats --json run in
- * a loop on their own hosts until the last import has exited.
+ * a loop on their own hosts until the last import has exited. Every command runs in `dir`, so
+ * nothing one makes by mistake lands in the checkout.
  */
 async function runFleet(hosts: Hosts, dir: string, store: (host: number) => string[]): Promise<Fleet> {
   const runs: ImportRun[] = [];
@@ -119,7 +120,7 @@ async function runFleet(hosts: Hosts, dir: string, store: (host: number) => stri
   const loop = async (host: number, args: string[]): Promise<RunResult[]> => {
     const results: RunResult[] = [];
     await storeMade;
-    while (importing && results.length < LOOP_LIMIT) results.push(await hosts.runBwrite(host, [...args, ...store(host)], { timeoutMs: 60_000 }));
+    while (importing && results.length < LOOP_LIMIT) results.push(await hosts.runBwrite(host, [...args, ...store(host)], { cwd: dir, timeoutMs: 60_000 }));
     return results;
   };
   const gc = loop(GC_HOST, ['gc', '--json']);
@@ -128,7 +129,7 @@ async function runFleet(hosts: Hosts, dir: string, store: (host: number) => stri
     for (const r of runs.filter((entry) => entry.host === host)) {
       const args = ['import', r.file, ...store(host), '--json', '--inline-max', String(INLINE_MAX), '--batch-size', '25', '--concurrency', '4', '--failures', r.failures];
       r.startedAt = Date.now();
-      r.result = await hosts.runBwrite(host, args, { timeoutMs: 120_000 });
+      r.result = await hosts.runBwrite(host, args, { cwd: dir, timeoutMs: 120_000 });
       r.endedAt = Date.now();
       firstExit();
       r.summary = r.result.code === 0 ? parseSummary(args, r.result) : null;
@@ -144,7 +145,7 @@ async function runFleet(hosts: Hosts, dir: string, store: (host: number) => stri
 }
 
 /** What the test expects of the store after the fleet ran: the checks item 3 names. */
-async function expectOneConsistentStore(hosts: Hosts, fleet: Fleet, store: (host: number) => string[]): Promise<void> {
+async function expectOneConsistentStore(hosts: Hosts, fleet: Fleet, dir: string, store: (host: number) => string[]): Promise<void> {
   for (const r of fleet.runs) {
     const what = `host ${r.host} run ${r.run}: ${r.result ? describeRun(['import', r.file], r.result) : 'did not run'}`;
     expect(r.result?.code, what).toBe(0);
@@ -163,7 +164,7 @@ async function expectOneConsistentStore(hosts: Hosts, fleet: Fleet, store: (host
   expect(fleet.stats.length).toBeGreaterThan(1);
 
   // Read back from one host, as a reader elsewhere would.
-  const exported = await hosts.runBwrite(1, ['export', '--with-keys', ...store(1)]);
+  const exported = await hosts.runBwrite(1, ['export', '--with-keys', ...store(1)], { cwd: dir });
   expect(exported.code, describeRun(['export'], exported)).toBe(0);
   const stored = new Map<string, { tag: string; bytes: number }>();
   for (const line of exported.stdout.split('\n').filter(Boolean)) {
@@ -176,10 +177,10 @@ async function expectOneConsistentStore(hosts: Hosts, fleet: Fleet, store: (host
   const wrong = [...allowed].filter(([key, tags]) => !tags.has(stored.get(key)?.tag ?? '')).map(([key, tags]) => `${key}: ${stored.get(key)?.tag} not in ${[...tags].join(', ')}`);
   expect(wrong).toEqual([]);
 
-  const verify = await hosts.runBwrite(2, ['verify', '--deep', '--json', ...store(2)]);
+  const verify = await hosts.runBwrite(2, ['verify', '--deep', '--json', ...store(2)], { cwd: dir });
   expect(verify.code, describeRun(['verify', '--deep'], verify)).toBe(0);
 
-  const statsRun = await hosts.runBwrite(3, ['stats', '--json', ...store(3)]);
+  const statsRun = await hosts.runBwrite(3, ['stats', '--json', ...store(3)], { cwd: dir });
   expect(statsRun.code, describeRun(['stats'], statsRun)).toBe(0);
   const stats = JSON.parse(statsRun.stdout) as { items: number; bytes: number; runs: { runId: string; status: string; read: number; written: number; failed: number }[] };
   expect(stats.items).toBe(allowed.size);
@@ -239,7 +240,7 @@ describe('many hosts, one local store', () => {
       const dir = await tempDir();
       const store = ['--store', join(dir, 'store')];
       const fleet = await runFleet(hosts, dir, () => store);
-      await expectOneConsistentStore(hosts, fleet, () => store);
+      await expectOneConsistentStore(hosts, fleet, dir, () => store);
     },
     240_000,
   );
@@ -258,6 +259,20 @@ describe.runIf(servicesUp)('many hosts, one PostgreSQL + S3 store', () => {
     await shared?.drop();
   });
 
+  it('each host reaches PostgreSQL and S3 at the address of its own link', async () => {
+    for (let host = 1; host <= hosts.count; host++) {
+      const env = hosts.env(host);
+      if (hosts.mode === 'netns') expect([env.BWRITE_TEST_PG_URL, env.AWS_ENDPOINT_URL, env.PGHOST].join(' ')).not.toContain('127.0.0.1');
+      // pg.Client() with no settings reads libpq's PG* variables, as bwrite does.
+      const pgQuery = "const pg = require('pg'); const c = new pg.Client(); c.connect().then(() => c.query('select 1 as one')).then((r) => { console.log(r.rows[0].one); return c.end(); })";
+      const sql = await hosts.runCommand(host, process.execPath, ['-e', pgQuery]);
+      expect(sql.code, sql.stderr).toBe(0);
+      expect(sql.stdout.trim()).toBe('1');
+      const s3 = await hosts.runCommand(host, process.execPath, ['scripts/s3-smoke.mjs', 'ping']);
+      expect(s3.code, s3.stderr).toBe(0);
+    }
+  });
+
   it(
     'four importers on their own hosts, with gc and stats running, leave every key with its last committed value, objects and rows consistent',
     async () => {
@@ -265,7 +280,7 @@ describe.runIf(servicesUp)('many hosts, one PostgreSQL + S3 store', () => {
       // Each host reaches the servers at its own address: its view of the URL, the same schema.
       const store = (host: number) => ['--store', shared.storeUrl(hosts.env(host).BWRITE_TEST_PG_URL), '--blobs', shared.blobsUrl];
       const fleet = await runFleet(hosts, dir, store);
-      await expectOneConsistentStore(hosts, fleet, store);
+      await expectOneConsistentStore(hosts, fleet, dir, store);
     },
     300_000,
   );
