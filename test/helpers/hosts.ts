@@ -61,8 +61,9 @@ export async function openHosts(count: number, options: HostsOptions = {}): Prom
   const forwarders = new Forwarders();
   try {
     const subnet = await freeSubnet();
+    const set = ++opened;
     for (let host = 1; host <= count; host++) {
-      const net = await makeHostNet(host, subnet);
+      const net = await makeHostNet(set, host, subnet);
       nets.push(net);
       for (const port of ports) await forwarders.listen(net.gateway, port);
     }
@@ -238,13 +239,14 @@ async function netnsUnavailable(): Promise<string> {
 }
 
 // Names carry the test process's pid, so that a run killed before close() is cleaned up by the
-// next one once that pid is gone.
-const namespaceName = (host: number) => `${NAME_PREFIX}-${process.pid}-${host}`;
+// next one once that pid is gone, and a count of the sets opened by this process.
+let opened = 0;
+const namespaceName = (set: number, host: number) => `${NAME_PREFIX}-${process.pid}-${set}-${host}`;
 
 async function removeStaleNamespaces(): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list']);
   for (const line of stdout.split('\n')) {
-    const match = new RegExp(`^(${NAME_PREFIX}-(\\d+)-\\d+)\\b`).exec(line);
+    const match = new RegExp(`^(${NAME_PREFIX}-(\\d+)-\\d+-\\d+)\\b`).exec(line);
     const [, name, pid] = match ?? [];
     if (name && pid && !alive(Number(pid))) await run('ip', ['netns', 'del', name]).catch(() => {});
   }
@@ -274,11 +276,12 @@ async function freeSubnet(): Promise<string> {
   throw new Error('no free 169.254.x.0/24 for the hosts');
 }
 
-async function makeHostNet(host: number, subnet: string): Promise<HostNet> {
+async function makeHostNet(set: number, host: number, subnet: string): Promise<HostNet> {
   if (host > 60) throw new Error('at most 60 hosts fit in one /24');
-  const netns = namespaceName(host);
-  // Interface names are at most 15 characters.
-  const tag = `${(process.pid % 1_000_000).toString(36)}${host.toString(36)}`;
+  const netns = namespaceName(set, host);
+  // Interface names are at most 15 characters: "bwh" and 4 + 2 + 2 base-36 digits.
+  const digits = (n: number, width: number) => n.toString(36).padStart(width, '0');
+  const tag = `${digits(process.pid % 36 ** 4, 4)}${digits(set % 36 ** 2, 2)}${digits(host, 2)}`;
   const hostIf = `bwh${tag}`;
   const nsIf = `bwn${tag}`;
   const gateway = `${subnet}.${host * 4 + 1}`;
