@@ -111,7 +111,6 @@ if (withShared) {
   if (services.missing) {
     shared = { skipped: skippedNote(services.missing) };
     process.stderr.write(`  ${shared.skipped}\n`);
-    notes.push(shared.skipped);
   } else {
     const sharedSets = await ensureSharedDatasets(dataDir, profile);
     shared = await runShared(sharedSets, services, { rounds: profile.rounds, outDir: path.join(storesDir, 'shared') });
@@ -133,7 +132,7 @@ const results = {
   datasets: Object.fromEntries(Object.entries(sets).map(([k, d]) => [k, { file: path.relative(ROOT, d.file), items: d.items, valueBytes: d.valueBytes }])),
   sweepDataset: sets.sweep ? { items: sets.sweep.items } : null,
   main,
-  ratios: main.length || shared?.rows ? checkRatios([...main, ...(shared?.rows ?? [])]) : [],
+  ratios: main.length || shared ? checkRatios([...main, ...(shared?.rows ?? [])]) : [],
   checks: [...checkMemory(main, big), ...(shared?.rows ? checkSharedMemory(shared.rows) : []), ...(bigJson ? checkBigJson(bigJson) : []), ...(failing ? checkFailingMemory(failing) : []), ...(startup ? checkStartup(startup) : []), ...(growth ? checkGrowth(growth) : [])],
   growth,
   shared,
