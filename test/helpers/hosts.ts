@@ -124,6 +124,8 @@ abstract class BaseHosts implements Hosts {
 // `sh -c 'hostname "$0"; exec "$@"'` inside `unshare --uts`: the name is an argument, never
 // interpolated into the script. unshare, ip netns exec and sh all exec, so the pid started is the
 // command's own and a signal sent to it reaches the command.
+// No PID namespace: `unshare --pid` needs --fork, and a signal sent to the waiting unshare then
+// does not reach the command, which tests of signals need.
 const SET_HOSTNAME = 'hostname "$0" && exec "$@"';
 
 function utsWrap(hostname: string, command: string, argv: string[]): [string, string[]] {
