@@ -41,11 +41,14 @@ describe('bwrite copy', () => {
   let dir: string;
   let source: string;
   let sourceExport: string;
+  // Big enough that a copy in batches of 10 takes a while: a signal lands in the middle of it.
+  let big: string;
 
   beforeAll(async () => {
     dir = await tempDir('bwrite-copy-');
     source = await sourceStore(dir);
     sourceExport = await exportText(source);
+    big = await sourceStore(dir, 'big-source', 20_000);
   }, 60_000);
 
   it('a local store copied to a new one holds the same keys and values, and verifies deep', async () => {
@@ -112,7 +115,6 @@ describe('bwrite copy', () => {
   });
 
   it('a copy killed with SIGKILL goes on from its last committed batch when run again', async () => {
-    const big = await sourceStore(dir, 'big-source', 20_000);
     const to = join(dir, 'killed');
     const args = ['copy', '--from', big, '--to', to, '--batch-size', '10', '--progress', 'none'];
     const running = startBwrite(args, { timeoutMs: 120_000, env: { BWRITE_LEASE_MS: '1000' } });
@@ -139,6 +141,24 @@ describe('bwrite copy', () => {
       ['copy', 'ok', 20_000 - before],
       ['copy', 'crashed', before],
     ]);
+  }, 120_000);
+
+  it('a copy interrupted by SIGINT commits what it took in, prints its summary, exits 130, and the next run goes on from there', async () => {
+    const to = join(dir, 'interrupted');
+    const args = ['copy', '--from', big, '--to', to, '--batch-size', '10', '--json', '--progress', 'none'];
+    const running = startBwrite(args, { timeoutMs: 120_000 });
+    await waitUntil(async () => Number((await statsJson(to).catch(() => ({ items: 0 }))).items) > 0, 'a first committed batch of the copy', 60_000, 50);
+    running.child.kill('SIGINT');
+    const run = await running.result;
+    expect(run.code, describeRun(args, run)).toBe(130);
+    const summary = parseSummary(args, run) as unknown as CopySummary;
+    expect(summary).toMatchObject({ status: 'interrupted', verified: null, mismatched: null });
+    expect(run.stderr).toMatch(/^bwrite: interrupted: .*not verified/m);
+    expect((await statsJson(to)).items).toBe(summary.copied);
+
+    const again = await copy(big, to, ['--batch-size', '100']);
+    expect(again.run.code, describeRun(again.args, again.run)).toBe(0);
+    expect(again.summary).toMatchObject({ status: 'ok', resumed: true, read: 20_000 - summary.copied, copied: 20_000 - summary.copied, skipped: 0, verified: 20_000 });
   }, 120_000);
 
   it('source values whose blobs are missing or damaged are listed with exit 1, and both are copied by the next run once the source is repaired', async () => {
