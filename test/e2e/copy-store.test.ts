@@ -1,8 +1,9 @@
-import { rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchWriter, copyStore, openStore } from '../../dist/index.js';
-import { ndjson, runBwrite, startBwrite, tempDir, writeText, type RunResult } from '../helpers/cli.js';
+import { binPath, ndjson, runBwrite, startBwrite, startCommand, tempDir, writeText, type RunResult } from '../helpers/cli.js';
 import { expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, pad, waitUntil } from '../helpers/robustness.js';
 import { blobFiles, describeRun, expectErrorLine, getValue, importOk, parseSummary, sha256, statsJson } from '../helpers/store.js';
 
@@ -216,6 +217,47 @@ describe('bwrite copy', () => {
     const again = await copy(changing, to);
     expect(again.run.code, describeRun(again.args, again.run)).toBe(0);
     expect(again.summary).toMatchObject({ status: 'ok', resumed: false, copied: 2, skipped: 20_000, verified: 20_002, mismatched: 0 });
+  }, 120_000);
+
+  it('keys in any script are copied and checked in the index byte order, beside keys only the destination holds', async () => {
+    // UTF-16 order and the index's UTF-8 byte order disagree between U+E000..U+FFFF and keys past U+FFFF.
+    const keys = ['a', 'é', '\ue000x', '\ufffd', '😀', '😀😀', '𝄞', 'z'];
+    const from = join(dir, 'scripts');
+    await importOk(from, ['--batch-size', '2', await writeText(join(dir, 'scripts.ndjson'), keys.map((id, n) => JSON.stringify({ id, n })).join('\n') + '\n')]);
+    const to = join(dir, 'scripts-copy');
+    await importOk(to, [await writeText(join(dir, 'scripts-others.ndjson'), ['\ue001', '\ufffe', '😁', 'b'].map((id) => JSON.stringify({ id })).join('\n') + '\n')]);
+    const { run, summary, args } = await copy(from, to, ['--batch-size', '2']);
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(summary).toMatchObject({ status: 'ok', copied: keys.length, verified: keys.length, mismatched: 0, extra: 4 });
+    for (const [n, key] of keys.entries()) expect(JSON.parse((await getValue(to, key)).stdout)).toEqual({ id: key, n });
+    const again = await copy(from, to, ['--batch-size', '2']);
+    expect(again.summary).toMatchObject({ status: 'ok', copied: 0, skipped: keys.length, verified: keys.length, extra: 4 });
+  });
+
+  it('a user who may only read the source copies it into a store of their own', async () => {
+    const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString());
+    const shared = await tempDir('bwrite-copy-readonly-');
+    await chmod(shared, 0o755);
+    const from = await sourceStore(shared, 'readable', 50);
+    execFileSync('chmod', ['-R', 'a+rX,go-w', from]);
+    const mine = join(shared, 'mine');
+    await mkdir(mine);
+    await chown(mine, nobody, 0);
+    const to = join(mine, 'copy');
+    const args = ['copy', '--from', from, '--to', to, '--json'];
+    const run = await startCommand('runuser', ['-u', 'nobody', '--', process.execPath, binPath, ...args]).result;
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(parseSummary(args, run)).toMatchObject({ status: 'ok', copied: 50, verified: 50 });
+    expectSameExport(await exportText(to), await exportText(from), 'the copy made by a user who may only read the source');
+  });
+
+  it('--progress log prints a line every few seconds with the items copied so far', async () => {
+    const to = join(dir, 'logged');
+    const args = ['copy', '--from', big, '--to', to, '--batch-size', '50', '--progress', 'log'];
+    const run = await runBwrite(args, { timeoutMs: 120_000, env: { BWRITE_PROGRESS_INTERVAL_MS: '20' } });
+    expect(run.code, describeRun(args, run)).toBe(0);
+    expect(run.stderr).toMatch(/^\S+Z bwrite: read [\d,]+, written [\d,]+, failed 0, [\d,]+ items\/s, [\d.]+ \S+ read \(\d+\.\d %\)$/m);
+    expectOnlyBwriteLines(run.stderr.replace(/^\S+Z /gm, ''), 'a copy with --progress log');
   }, 120_000);
 
   it('a store that already holds other items keeps them: same keys take the source value, equal ones are left alone', async () => {
