@@ -39,7 +39,7 @@ export async function copyCommand(options: CopyCommandOptions, output: Output): 
   if (options.blobsFrom !== undefined || options.blobsTo !== undefined) {
     throw new BwriteError('E_USAGE', '--blobs-from and --blobs-to name values on S3, which this version of bwrite cannot reach yet; copy stores whose values are in their blobs/ directory');
   }
-  if (sameLocation(options.from, options.to)) throw new BwriteError('E_USAGE', `--from and --to name the same store (${path.resolve(options.from)}): copy into another one`);
+  if (sameLocation(options.from, options.to)) throw new BwriteError('E_USAGE', '--from and --to name the same store: copy into another one');
   const leaseMs = leaseFromEnv(process.env);
   const from = await openStore(options.from, { readOnly: true });
   let to: Store;

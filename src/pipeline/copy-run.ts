@@ -84,7 +84,7 @@ function readMark(text: string | undefined): CopyMark {
  * were when it began), the destination a page at a time beside it.
  */
 async function copyItems(from: Store, to: Store, run: CopyRun, at: { after: string | null; markName: string; batchSize: number }): Promise<boolean> {
-  const there = new KeyCursor(to.index, at.after, at.batchSize);
+  const there = new KeyCursor(to.index, at.after);
   const ahead: Promise<void>[] = [];
   let batch: ItemEntry[] = [];
   let bytes = 0;

@@ -27,8 +27,6 @@ export interface CheckedStores {
   to: { index: ItemIndex; blobs: BlobBackend };
 }
 
-const PAGE = 500;
-
 /**
  * Reads both stores' items side by side in key order (memory does not grow with either): every
  * source key must be in the destination with the same SHA-256, size and type. The blob of each
@@ -37,7 +35,7 @@ const PAGE = 500;
  */
 export async function checkCopy(stores: CheckedStores, options: { readBackAfter: string | null; skip: ReadonlySet<string>; onProblem: (problem: CopyProblem) => void }): Promise<CopyCheck> {
   const result: CopyCheck = { verified: 0, mismatched: 0, extra: 0 };
-  const copy = new KeyCursor(stores.to.index, null, PAGE);
+  const copy = new KeyCursor(stores.to.index, null);
   const countExtra = () => result.extra++;
   for await (const entry of stores.from.index.iterateItems('') as Iterable<ItemEntry> | AsyncIterable<ItemEntry>) {
     const there = await copy.find(entry.key, countExtra);

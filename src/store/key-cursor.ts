@@ -3,6 +3,9 @@ import type { ItemEntry } from './index-db.js';
 
 const SURROGATE = /[\ud800-\udfff]/;
 
+/** Items a cursor reads at once: with values up to the inline maximum, a few MiB at most. */
+export const KEY_PAGE = 500;
+
 /**
  * The index's key order (bytewise UTF-8, which is code point order). JavaScript compares UTF-16
  * code units, which agrees except where a surrogate pair meets U+E000..U+FFFF: only then the bytes.
@@ -26,7 +29,7 @@ export class KeyCursor {
   constructor(
     private readonly index: ItemIndex,
     private after: string | null,
-    private readonly pageSize: number,
+    private readonly pageSize = KEY_PAGE,
   ) {}
 
   /** The item with `key`, or null; the items before it are handed to `passed`. Keys asked must rise. */
