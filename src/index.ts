@@ -13,3 +13,4 @@ export { BwriteError, classifyError, type ErrorClass, type ErrorCode, type Recor
 export { verifyStore, type VerifyReport, type VerifyProblem } from './store/verify.js';
 export { collectGarbage, type GcReport } from './store/gc.js';
 export { storeStats, type StoreStats } from './store/store-stats.js';
+export { copyStore, type CopyOptions, type CopyReport, type CopyCounters, type CopyProblem, type CopyProblemKind } from './pipeline/copy-run.js';

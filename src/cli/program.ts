@@ -6,6 +6,7 @@ import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
 import { columnList, DEFAULT_STORE, delimiter, duration, encodingName, integer, oneOf, storeDir, typeTag } from './parse-options.js';
 import type { GcOptions } from './admin-commands.js';
+import type { CopyCommandOptions } from './copy-command.js';
 import type { DeleteOptions } from './delete-command.js';
 import type { StatsOptions } from './stats-command.js';
 
@@ -50,6 +51,20 @@ Examples:
   $ bwrite delete user:17 user:18
   $ bwrite delete --prefix 'tmp:' --dry-run
   $ grep -v '^#' stale-keys.txt | bwrite delete --from - --json`;
+
+const COPY_HELP = `
+Copies every item (value, type, source and line) in key order, a batch per transaction; a key the
+destination already holds with the same value is left alone, with another value it is replaced, and
+keys only the destination holds stay. Run again with the same --from and --to, an interrupted copy
+goes on after its last committed batch. At the end every source key is checked in the destination
+(SHA-256, size, type) and the blobs this run went through are read back.
+
+Exit codes: 0 copied and verified, 1 an item could not be copied or the check found a difference
+(each listed), 2 bad invocation, 3 a store cannot be used, 130/143 interrupted.
+
+Examples:
+  $ bwrite copy --from ./bwrite-store --to /srv/backup/bwrite-store
+  $ bwrite copy --from ./bwrite-store --to /mnt/new-disk/store --json | jq .verified`;
 
 /**
  * The `bwrite` program; each action resolves to its exit code through `setExit`. Commands are
@@ -170,6 +185,26 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .option('--json', "print the run's summary as one JSON object on standard output")
     .addHelpText('after', DELETE_HELP)
     .action(async (keys: string[], options: DeleteOptions) => setExit(await (await import('./delete-command.js')).deleteCommand(keys, options, output)));
+
+  program
+    .command('copy')
+    .description('copy every item of one store into another, resumable, and check the copy at the end')
+    .requiredOption('--from <store>', 'the store to copy', storeDir)
+    .requiredOption('--to <store>', 'the store to copy into (created if absent)', storeDir)
+    .option('--blobs-from <url>', "where the source's values over its inline maximum are, when not in its blobs/ directory")
+    .option('--blobs-to <url>', "where the destination's values over --inline-max go, when not in its blobs/ directory")
+    .option('-b, --batch-size <n>', 'source items per batch; a batch and the copy\'s progress commit in one transaction', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
+    .option('-c, --concurrency <n>', 'most value reads and writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
+    .option('--retries <n>', 'extra attempts for a transient error, per item', integer(0, 100), 5)
+    .option('--retry-delay <ms>', 'first backoff delay, doubled each attempt, with full jitter', integer(0, 3_600_000), 100)
+    .option('--retry-max-delay <ms>', 'backoff cap', integer(0, 3_600_000), 5000)
+    .option('--inline-max <bytes>', "values up to this size are kept inside the destination's index (0: every value in its blobs)", integer(0, 1024 * 1024 * 1024), DEFAULT_INLINE_MAX)
+    .option('--durable', 'flush blobs, directories and the index to stable storage before a batch counts')
+    .addOption(new Option('--progress <mode>', 'auto (a bar on a terminal), bar, log, none').default('auto').argParser(oneOf('auto', 'bar', 'log', 'none')))
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--json', "print the copy's summary as one JSON object on standard output")
+    .addHelpText('after', COPY_HELP)
+    .action(async (options: CopyCommandOptions) => setExit(await (await import('./copy-command.js')).copyCommand(options, output)));
 
   return program;
 }

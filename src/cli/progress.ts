@@ -14,7 +14,10 @@ export interface Progress {
 const LOG_INTERVAL_MS = Number(process.env.BWRITE_PROGRESS_INTERVAL_MS) || 5000;
 const BAR_INTERVAL_MS = 200;
 
-type Context = () => { sources: InputSource[]; writer: BatchWriter | null };
+/** What the bar measures: bytes gone through, of how many (null: unknown). An import's inputs; a copy's source. */
+export type Progressed = Pick<InputSource, 'bytesRead' | 'size'>;
+
+type Context = () => { sources: readonly Progressed[]; writer: Pick<BatchWriter, 'stats'> | null };
 
 function resolveMode(mode: ProgressMode, output: Output): Exclude<ProgressMode, 'auto'> {
   return mode === 'auto' ? (output.stderrIsTTY ? 'bar' : 'none') : mode;

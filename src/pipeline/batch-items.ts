@@ -63,6 +63,8 @@ export interface SubmitOptions {
   readerFailures?: FailureEntry[];
   /** The failure entries for the batch's failed items, given their final results (recorded with the batch). */
   itemFailures?: (results: ItemResult[]) => FailureEntry[];
+  /** A store-wide setting saved in the batch's transaction (how far a copy has got). */
+  setting?: { name: string; value: string } | null;
 }
 
 export interface SubmittedBatch {

@@ -433,7 +433,7 @@ export class BatchWriter {
     at: { hold?: LeaseHold | null; faults?: boolean; numberedAfter?: number; together?: boolean },
   ): Recorded {
     const { store } = this;
-    const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput };
+    const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput, setting: options.setting ?? null };
     const commit = at.together ? store.index.applyBatch.bind(store.index) : store.index.commitBatch.bind(store.index);
     return commit(batch, (outcomes, committedBefore) => {
       if (at.hold) this.run.confirm(at.hold);

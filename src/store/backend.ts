@@ -17,7 +17,7 @@ export interface ItemIndex {
   readonly runs: RunHistory;
   readonly failureRows: FailureEntries;
 
-  /** One batch's rows, totals and watermark in one write transaction (rule 4); `finish` runs inside it. */
+  /** One batch's rows, totals, watermark and setting in one write transaction (rule 4); `finish` runs inside it. */
   commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T;
   /** Runs `apply` under the index's write lock, committing all it did or nothing. */
   inTransaction<T>(apply: () => T): T;
@@ -28,8 +28,8 @@ export interface ItemIndex {
 
   hasKey(key: string): boolean;
   getItem(key: string): ItemEntry | undefined;
-  /** Items in bytewise key order, only keys that start with `prefix`. */
-  iterateItems(prefix?: string): IterableIterator<ItemEntry>;
+  /** Items in bytewise key order, with their source and line, only keys that start with `prefix` and come after `after`. */
+  iterateItems(prefix?: string, after?: string | null): IterableIterator<ItemEntry>;
   /** Items whose values are blobs, in digest order, without keys (`keyOfRow` finds one). */
   iterateBlobRowsByDigest(): IterableIterator<DigestRow>;
   /** Items whose values are inline, without their bytes. */

@@ -53,6 +53,9 @@ export interface ItemEntry {
   size: number;
   type: string;
   inline: Buffer | null;
+  /** Where the value came from (an input and its line), as `iterateItems` reads it: what `copy` carries over. */
+  source?: string | null;
+  line?: number | null;
 }
 
 /** An item as gc and verify read every one: without its key and bytes; `inlineSize` is null for a value in a blob file. */
@@ -108,6 +111,8 @@ export interface BatchCommit {
    * run's; rows of them are skipped. By offset, not line: JSON values may share a line.
    */
   shareInput?: boolean;
+  /** A store-wide setting written in the batch's transaction: where a `copy` into this store has got to. */
+  setting?: { name: string; value: string } | null;
 }
 
 type StoredWatermark = Watermark & { startedAt: number | null };
@@ -246,6 +251,7 @@ export class IndexDb implements ItemIndex {
       const { supersedes: _, ...saved } = watermark;
       this.saveWatermark.run({ ...saved, runId, now });
     }
+    if (batch.setting) this.saveSetting(batch.setting.name, batch.setting.value);
     return finish(outcomes, committedBefore);
   }
 
@@ -296,16 +302,24 @@ export class IndexDb implements ItemIndex {
   }
 
   /**
-   * Every item ordered by key (bytewise), optionally only keys that start with `prefix`: a range
-   * search of the key index between the prefix and the first key past every key that starts with
-   * it, so a prefix costs what it returns. The prefix test stays, so the bound only has to be
-   * past every such key.
+   * Every item ordered by key (bytewise), optionally only keys that start with `prefix`, and only
+   * keys after `after`: a range search of the key index between the prefix and the first key past
+   * every key that starts with it, so a prefix costs what it returns. The prefix test stays, so the
+   * bound only has to be past every such key.
    */
-  iterateItems(prefix = ''): IterableIterator<ItemEntry> {
-    if (prefix === '') return this.db.prepare(`SELECT key, sha256, size, type, inline FROM items ORDER BY key`).iterate() as IterableIterator<ItemEntry>;
-    return this.db
-      .prepare(`SELECT key, sha256, size, type, inline FROM items WHERE key >= ? AND key < CAST(? AS TEXT) AND substr(key, 1, length(?)) = ? ORDER BY key`)
-      .iterate(prefix, pastPrefix(prefix), prefix, prefix) as IterableIterator<ItemEntry>;
+  iterateItems(prefix = '', after: string | null = null): IterableIterator<ItemEntry> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (prefix !== '') {
+      where.push(`key >= ? AND key < CAST(? AS TEXT) AND substr(key, 1, length(?)) = ?`);
+      params.push(prefix, pastPrefix(prefix), prefix, prefix);
+    }
+    if (after !== null) {
+      where.push(`key > ?`);
+      params.push(after);
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    return this.db.prepare(`SELECT key, sha256, size, type, inline, source, line FROM items ${filter} ORDER BY key`).iterate(...params) as IterableIterator<ItemEntry>;
   }
 
   /**
@@ -377,7 +391,11 @@ export class IndexDb implements ItemIndex {
   }
 
   writeSetting(name: string, value: string): void {
-    this.inTransaction(() => this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value));
+    this.inTransaction(() => this.saveSetting(name, value));
+  }
+
+  private saveSetting(name: string, value: string): void {
+    this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value);
   }
 
   startBackgroundWork(durable: boolean): BackgroundCheckpoints {
