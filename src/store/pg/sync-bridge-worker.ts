@@ -1,0 +1,110 @@
+import { workerData, type MessagePort } from 'node:worker_threads';
+import pg from 'pg';
+import type { BridgeReply, BridgeRequest, ConnectionName, Statement, StatementResult } from './sync-bridge.js';
+
+/** The worker behind `SyncBridge`: holds the `pg` clients and answers one request at a time. */
+const { port, signal, config } = workerData as { port: MessagePort; signal: Int32Array; config: pg.ClientConfig };
+
+// Counts and sizes fit a double; bwrite's numbers are never past 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
+
+interface Connection {
+  client: pg.Client | null;
+  /** A transaction is open on this connection (BEGIN sent, no COMMIT or ROLLBACK yet). */
+  inTransaction: boolean;
+  /** The connection was lost inside a transaction: nothing may run until the caller's ROLLBACK. */
+  lost: boolean;
+}
+
+const connections = new Map<ConnectionName, Connection>();
+
+function connection(name: ConnectionName): Connection {
+  let conn = connections.get(name);
+  if (!conn) connections.set(name, (conn = { client: null, inTransaction: false, lost: false }));
+  return conn;
+}
+
+async function clientOf(conn: Connection): Promise<pg.Client> {
+  if (conn.client) return conn.client;
+  const client = new pg.Client(config);
+  // A connection that breaks is replaced at the next call; inside a transaction, only after its ROLLBACK.
+  client.on('error', () => drop(conn, client));
+  client.on('end', () => drop(conn, client));
+  try {
+    await client.connect();
+  } catch (error) {
+    drop(conn, client);
+    throw error;
+  }
+  conn.client = client;
+  return client;
+}
+
+function drop(conn: Connection, client: pg.Client): void {
+  if (conn.client !== client) return;
+  conn.client = null;
+  if (conn.inTransaction) conn.lost = true;
+  client.end().catch(() => {});
+}
+
+const LOST = Object.assign(new Error('the connection to PostgreSQL was lost in the middle of a transaction'), { code: '08006' });
+
+async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 'end' | undefined): Promise<StatementResult[]> {
+  const conn = connection(name);
+  if (tx === 'end' && conn.lost) {
+    // The server rolled the transaction back when the connection went.
+    conn.lost = false;
+    conn.inTransaction = false;
+    return statements.map(() => ({ rows: [], rowCount: 0 }));
+  }
+  if (conn.lost) throw LOST;
+  const client = await clientOf(conn);
+  if (tx === 'begin') conn.inTransaction = true;
+  const results: StatementResult[] = [];
+  try {
+    for (const statement of statements) {
+      const result = await client.query({ text: statement.sql, values: statement.params?.map(toPg) as unknown[] | undefined });
+      results.push({ rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 });
+    }
+  } catch (error) {
+    if (conn.client !== client && conn.inTransaction) conn.lost = true;
+    throw error;
+  } finally {
+    if (tx === 'end') conn.inTransaction = false;
+  }
+  return results;
+}
+
+/** Bytes arrive as Uint8Array (structured clone drops Buffer): `pg` sends only a Buffer as bytea. */
+function toPg(value: unknown): unknown {
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (Array.isArray(value)) return value.map(toPg);
+  return value;
+}
+
+async function close(): Promise<void> {
+  for (const conn of connections.values()) await conn.client?.end().catch(() => {});
+  connections.clear();
+}
+
+async function answer(request: BridgeRequest): Promise<BridgeReply> {
+  try {
+    if (request.op === 'close') {
+      await close();
+      return { ok: true, results: [] };
+    }
+    return { ok: true, results: await run(request.conn, request.statements, request.tx) };
+  } catch (error) {
+    const { message, code } = error as { message?: string; code?: unknown };
+    return { ok: false, error: { message: message ?? String(error), code: typeof code === 'string' ? code : undefined } };
+  }
+}
+
+port.on('message', (request: BridgeRequest) => {
+  void answer(request).then((reply) => {
+    port.postMessage(reply);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  });
+});
