@@ -101,6 +101,12 @@ async function answer(request: BridgeRequest): Promise<BridgeReply> {
   }
 }
 
+// A worker that dies wakes the caller, who then finds no reply, rather than leaving it asleep.
+process.on('exit', () => {
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+});
+
 port.on('message', (request: BridgeRequest) => {
   void answer(request).then((reply) => {
     port.postMessage(reply);

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { BwriteError } from '../../errors.js';
 
@@ -40,7 +42,10 @@ export class SyncBridge {
   constructor(config: Record<string, unknown>) {
     const { port1, port2 } = new MessageChannel();
     this.signal = new Int32Array(new SharedArrayBuffer(4));
-    this.worker = new Worker(new URL('./sync-bridge-worker.js', import.meta.url), {
+    // A worker that cannot load would leave the caller asleep until the timeout: load from the build only.
+    const script = new URL('./sync-bridge-worker.js', import.meta.url);
+    if (!fs.existsSync(script)) throw new BwriteError('E_INTERNAL', `${fileURLToPath(script)} is missing: run bwrite from its build (npm run build)`);
+    this.worker = new Worker(script, {
       workerData: { port: port2, signal: this.signal, config },
       transferList: [port2],
     });
@@ -75,7 +80,7 @@ export class SyncBridge {
       throw Object.assign(new Error('PostgreSQL did not answer in time'), { code: 'ETIMEDOUT' });
     }
     const message = receiveMessageOnPort(this.port);
-    if (!message) throw new BwriteError('E_INTERNAL', 'the PostgreSQL worker woke without a reply');
+    if (!message) throw Object.assign(new Error('the thread holding the PostgreSQL connections stopped'), { code: 'E_STORE' });
     return message.message as BridgeReply;
   }
 }
