@@ -86,7 +86,7 @@ export class PgIndex implements ItemIndex {
       outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : applyRow(row, mode, runId, now, { current, changed, tally });
     }
     const statements: Statement[] = [];
-    if (changed.size > 0) statements.push(upsertItems([...changed.values()], runId, now));
+    if (changed.size > 0) statements.push(...upsertItems([...changed.values()], runId, now));
     statements.push(...pgSaveTotals(tally));
     if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
     if (statements.length > 0) this.session.run(statements);
@@ -248,25 +248,34 @@ function applyRow(
   return 'written';
 }
 
-/** A batch's new and replaced items in one statement; a replaced item keeps its created_at. */
-function upsertItems(rows: IndexRow[], runId: string, now: number): Statement {
-  return {
-    sql: `INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at)
-      SELECT k, s, z, t, i, src, l, $8, $9, $9 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bytea[], $6::text[], $7::bigint[]) AS u(k, s, z, t, i, src, l)
-      ON CONFLICT (key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, type = excluded.type, inline = excluded.inline,
-        source = excluded.source, line = excluded.line, run_id = excluded.run_id, updated_at = excluded.updated_at`,
-    params: [
-      rows.map((row) => row.key),
-      rows.map((row) => row.sha256),
-      rows.map((row) => row.size),
-      rows.map((row) => row.type),
-      rows.map((row) => row.inline),
-      rows.map((row) => row.source),
-      rows.map((row) => row.line),
-      runId,
-      now,
-    ],
-  };
+/** Parameters of one statement: PostgreSQL's protocol numbers them in 16 bits. */
+const MAX_PARAMS = 65_535;
+const ITEM_PARAMS = 7;
+
+/**
+ * A batch's new and replaced items, a statement per MAX_PARAMS parameters; a replaced item keeps its
+ * created_at. Values go as parameters of their own, which `pg` sends as binary, not as the hex text an
+ * array of bytea would take.
+ */
+function upsertItems(rows: IndexRow[], runId: string, now: number): Statement[] {
+  const perStatement = Math.floor((MAX_PARAMS - 2) / ITEM_PARAMS);
+  const statements: Statement[] = [];
+  for (let from = 0; from < rows.length; from += perStatement) {
+    const chunk = rows.slice(from, from + perStatement);
+    const params: unknown[] = [runId, now];
+    const tuples = chunk.map((row) => {
+      const at = params.length;
+      params.push(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line);
+      return `($${at + 1}, $${at + 2}, $${at + 3}::bigint, $${at + 4}, $${at + 5}::bytea, $${at + 6}, $${at + 7}::bigint, $1, $2::bigint, $2::bigint)`;
+    });
+    statements.push({
+      sql: `INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at) VALUES ${tuples.join(', ')}
+        ON CONFLICT (key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, type = excluded.type, inline = excluded.inline,
+          source = excluded.source, line = excluded.line, run_id = excluded.run_id, updated_at = excluded.updated_at`,
+      params,
+    });
+  }
+  return statements;
 }
 
 function saveWatermark(watermark: Watermark, runId: string, now: number): Statement {
