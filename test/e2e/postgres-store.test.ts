@@ -43,6 +43,11 @@ function deleteSummary(run: RunResult): Record<string, unknown> {
   return { code: run.code, ...rest };
 }
 
+/** Items the store's table in PostgreSQL holds: the store is there, not in a directory. */
+async function itemsInPostgres(schema: string): Promise<number> {
+  return Number((await pgQuery<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".items`))[0]!.n);
+}
+
 const records = (n: number, from = 0, tag = 'a') => ndjson(n, (i) => ({ id: `k${String(i + from).padStart(4, '0')}`, tag, body: 'x'.repeat((i * 37) % 300) }));
 
 describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
@@ -89,7 +94,7 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
 
   test('--resume on a PostgreSQL store reads on from what an earlier run committed', async () => {
     const where = await place();
-    const { url } = pgStore();
+    const { url, schema } = pgStore();
     const input = join(where.dir, 'grows.ndjson');
     await writeText(input, records(100));
     expect((await bwrite(where, ['import', input, '--key', 'id', '--store', url, '--resume'])).code).toBe(0);
@@ -98,6 +103,7 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
     expect(summaryOf(resumed)).toMatchObject({ code: 0, status: 'ok', written: 40 });
     const stats = JSON.parse((await bwrite(where, ['stats', '--json', '--store', url])).stdout) as { items: number };
     expect(stats.items).toBe(140);
+    expect(await itemsInPostgres(schema)).toBe(140);
   });
 
   test('a value over --inline-max stays in PostgreSQL: no blobs directory is made for the store', async () => {
@@ -114,7 +120,7 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
 
   test('two importers writing overlapping keys at once leave every key with one of their values and exact totals', async () => {
     const where = await place();
-    const { url } = pgStore();
+    const { url, schema } = pgStore();
     const first = await writeText(join(where.dir, 'a.ndjson'), records(2000, 0, 'a'));
     const second = await writeText(join(where.dir, 'b.ndjson'), records(2000, 1000, 'b'));
     const runs = [first, second].map((file) => startBwrite(['import', file, '--key', 'id', '--store', url, '--batch-size', '50'], { cwd: where.dir, env: where.env }).result);
@@ -126,18 +132,21 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
     expect(exported.filter((item) => Number(item.id.slice(1)) >= 2000).every((item) => item.tag === 'b')).toBe(true);
     const stats = JSON.parse((await bwrite(where, ['stats', '--json', '--store', url])).stdout) as { items: number; runs: { written: number }[] };
     expect(stats.items).toBe(3000);
+    expect(await itemsInPostgres(schema)).toBe(3000);
     expect(stats.runs.map((run) => run.written)).toEqual([2000, 2000]);
     expect((await bwrite(where, ['verify', '--deep', '--store', url])).code).toBe(0);
   });
 
   test('the last committed value of a key wins across runs', async () => {
     const where = await place();
-    const { url } = pgStore();
+    const { url, schema } = pgStore();
     for (const tag of ['first', 'second', 'third']) {
       const input = await writeText(join(where.dir, `${tag}.ndjson`), records(20, 0, tag));
       expect((await bwrite(where, ['import', input, '--key', 'id', '--store', url])).code).toBe(0);
     }
     expect(JSON.parse((await bwrite(where, ['get', 'k0007', '--store', url])).stdout)).toMatchObject({ tag: 'third' });
+    const [row] = await pgQuery<{ inline: Buffer }>(`SELECT inline FROM "${schema}".items WHERE key = 'k0007'`);
+    expect(JSON.parse(row!.inline.toString('utf8'))).toMatchObject({ tag: 'third' });
   });
 
   test("a URL's password appears in no output, summary, failures file, run history or metrics", async () => {
