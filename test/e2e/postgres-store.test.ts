@@ -1,6 +1,7 @@
 // A store whose index is in PostgreSQL behaves as a local store does: the same commands, outputs,
 // --json fields and exit codes. Runs against the server scripts/services starts (BWRITE_TEST_PG_URL).
 import { readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { openStore } from '../../dist/index.js';
@@ -199,6 +200,30 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
       expect(result.stderr).toBe(`bwrite: error: there is no bwrite store at ${url.replace(/:[^:@/]*@/, ':***@')} (an import creates it); check --store or BWRITE_STORE\n`);
     }
     expect(await pgQuery(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema])).toEqual([]);
+  });
+
+  test("a crashed run's failures file is completed only on the host that ran it", async () => {
+    const where = await place();
+    const { url, schema } = pgStore();
+    const input = await writeText(join(where.dir, 'in.ndjson'), records(3));
+    expect((await bwrite(where, ['import', input, '--key', 'id', '--store', url])).code).toBe(0);
+    // A run that crashed after committing a failure entry it never wrote out: first on another host.
+    const file = join(where.dir, 'crashed.ndjson');
+    const runId = '20260101T000000Z-abcdef';
+    const line = JSON.stringify({ entry: `${runId}/1`, code: 'E_PARSE' });
+    await pgQuery(
+      `INSERT INTO "${schema}".runs (run_id, command, pid, host, started_at, status, sources, lease_expires_at, failures_file) VALUES ($1, 'import', 1, 'another-host', 1, 'running', '[]', 2, $2)`,
+      [runId, file],
+    );
+    await pgQuery(`INSERT INTO "${schema}".failures (run_id, seq, entry) VALUES ($1, 1, $2)`, [runId, line]);
+    expect((await bwrite(where, ['gc', '--store', url])).code).toBe(0);
+    await expect(readFile(file, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await pgQuery(`SELECT seq FROM "${schema}".failures`)).toHaveLength(1);
+
+    await pgQuery(`UPDATE "${schema}".runs SET host = $1 WHERE run_id = $2`, [hostname(), runId]);
+    expect((await bwrite(where, ['gc', '--store', url])).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(`${line}\n`);
+    expect(await pgQuery(`SELECT seq FROM "${schema}".failures`)).toHaveLength(0);
   });
 
   test('BWRITE_STORE may name a PostgreSQL store, and the library opens the same URL', async () => {
