@@ -1,6 +1,6 @@
 // A store whose index is in PostgreSQL behaves as a local store does: the same commands, outputs,
 // --json fields and exit codes. Runs against the server scripts/services starts (BWRITE_TEST_PG_URL).
-import { readdir, readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -224,6 +224,26 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
     expect((await bwrite(where, ['gc', '--store', url])).code).toBe(0);
     expect(await readFile(file, 'utf8')).toBe(`${line}\n`);
     expect(await pgQuery(`SELECT seq FROM "${schema}".failures`)).toHaveLength(0);
+  });
+
+  test("libpq's PG* variables and a password file fill in what the URL leaves out; no password at all is exit 3", async () => {
+    const where = await place();
+    const { schema } = pgStore();
+    const server = new URL(pgUrl!);
+    const libpq = { PGHOST: server.hostname, PGPORT: server.port, PGUSER: decodeURIComponent(server.username), PGDATABASE: server.pathname.slice(1), PGPASSWORD: undefined };
+    const passFile = join(where.dir, 'pgpass');
+    await writeText(passFile, `${libpq.PGHOST}:${libpq.PGPORT}:${libpq.PGDATABASE}:${libpq.PGUSER}:${pgPassword()}\n`);
+    await chmod(passFile, 0o600);
+    const input = await writeText(join(where.dir, 'in.ndjson'), records(4));
+    const bare = `postgresql:///?schema=${schema}`;
+    const imported = await runBwrite(['import', input, '--key', 'id', '--store', bare], { cwd: where.dir, env: { ...where.env, ...libpq, PGPASSFILE: passFile } });
+    expect({ code: imported.code, stderr: imported.stderr }).toMatchObject({ code: 0 });
+    expect(imported.stderr).toMatch(/^bwrite: ok: read 4, written 4/);
+    expect(await itemsInPostgres(schema)).toBe(4);
+
+    const refused = await runBwrite(['stats', '--store', bare], { cwd: where.dir, env: { ...where.env, ...libpq, PGPASSFILE: join(where.dir, 'none') } });
+    expect(refused.code).toBe(3);
+    expect(linesOf(refused.stderr)).toEqual([`bwrite: error: cannot use the store at ${bare}: authentication failed (check the user, PGPASSWORD or ~/.pgpass): no password was found`]);
   });
 
   test('BWRITE_STORE may name a PostgreSQL store, and the library opens the same URL', async () => {

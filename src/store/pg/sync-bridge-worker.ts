@@ -5,6 +5,10 @@ import type { BridgeReply, BridgeRequest, ConnectionName, Statement, StatementRe
 /** The worker behind `SyncBridge`: holds the `pg` clients and answers one request at a time. */
 const { port, signal, config } = workerData as { port: MessagePort; signal: Int32Array; config: pg.ClientConfig };
 
+// pg announces that its ~/.pgpass lookup will go in pg@9, on stderr; bwrite's stderr is its own
+// one-line messages, and reading ~/.pgpass is what users of libpq expect. Only this thread is quieted.
+process.noDeprecation = true;
+
 // Counts and sizes fit a double; bwrite's numbers are never past 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
@@ -96,8 +100,10 @@ async function answer(request: BridgeRequest): Promise<BridgeReply> {
     }
     return { ok: true, results: await run(request.conn, request.statements, request.tx) };
   } catch (error) {
-    const { message, code } = error as { message?: string; code?: unknown };
-    return { ok: false, error: { message: message ?? String(error), code: typeof code === 'string' ? code : undefined } };
+    const { message = String(error), code } = error as { message?: string; code?: unknown };
+    // pg's words when the server asks for a password and none was found: a failed login all the same.
+    if (/password must be a string/.test(message)) return { ok: false, error: { message: 'no password was found', code: '28P01' } };
+    return { ok: false, error: { message, code: typeof code === 'string' ? code : undefined } };
   }
 }
 
