@@ -16,8 +16,7 @@ import {
   type Watermark,
 } from '../index-db.js';
 import { TotalsTally, type Totals, type TypeCounts, type ValueCount } from '../totals.js';
-import { likePrefix } from './keyset.js';
-import { keysetPages } from './keyset.js';
+import { keysetPages, likePrefix } from './keyset.js';
 import { PgFailureRows } from './pg-failure-rows.js';
 import { PgItemDeletes, countRange } from './pg-item-deletes.js';
 import { PgRunLog } from './pg-run-log.js';

@@ -51,7 +51,8 @@ export class PgItemDeletes implements ItemRemoval {
         tally.add(row, -1);
         batch.bytes += row.size;
       }
-      this.session.run(pgSaveTotals(tally));
+      const totals = pgSaveTotals(tally);
+      if (totals.length > 0) this.session.run(totals);
       this.runs.addCommitted(runId, { read: batch.asked, written: 0, skipped: batch.absent.length, failed: 0, deleted: batch.deleted });
       return batch;
     });

@@ -57,9 +57,11 @@ const LOST = Object.assign(new Error('the connection to PostgreSQL was lost in t
 async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 'end' | undefined): Promise<StatementResult[]> {
   const conn = connection(name);
   if (tx === 'end' && conn.lost) {
-    // The server rolled the transaction back when the connection went.
+    // The server rolled the transaction back when the connection went: a ROLLBACK has nothing
+    // left to do, and a COMMIT must not be taken for done.
     conn.lost = false;
     conn.inTransaction = false;
+    if (statements.some((statement) => statement.sql !== 'ROLLBACK')) throw LOST;
     return statements.map(() => ({ rows: [], rowCount: 0 }));
   }
   if (conn.lost) throw LOST;
