@@ -27,7 +27,7 @@ export function isPgLocation(location: string): boolean {
  */
 export function redactLocation(location: string): string {
   if (!isPgLocation(location)) return location;
-  return location.replace(/^([a-z]+:\/\/[^:@/?#]*):[^@/?#]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
+  return location.replace(/^([a-z]+:\/\/[^:@/?#]*):[^/?#]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
 /** Parses `postgres://USER@HOST:PORT/DB[?schema=NAME&sslmode=…]`; a bad one is a usage error. */
