@@ -1,24 +1,10 @@
 // The PostgreSQL server stops in the middle of an import: what committed stays, the import ends
 // with exit 3, and once the server is back `--resume` stores the rest, nothing lost or doubled.
 import { join } from 'node:path';
-import pg from 'pg';
 import { expect, test } from 'vitest';
 import { linesOf, ndjson, runBwrite, startBwrite, tempDir, writeText } from '../helpers/cli.js';
-import { privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
+import { committedItems, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
 import { expectOnlyBwriteLines, waitUntil } from '../helpers/robustness.js';
-
-/** Items committed so far, or 0 while the store's tables are not there yet. */
-async function committedItems(url: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const [table] = (await client.query<{ items: string | null }>(`SELECT to_regclass('bwrite.items') AS items`)).rows;
-    if (!table?.items) return 0;
-    return Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM bwrite.items`)).rows[0]!.n);
-  } finally {
-    await client.end();
-  }
-}
 
 test.runIf(privatePostgresAvailable)('a PostgreSQL server killed mid-import keeps what committed, and --resume after its restart completes the rest', async () => {
   const server = new PrivatePostgres();

@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -50,5 +51,30 @@ export class PrivatePostgres {
 
   private asPostgres(tool: string, args: string[]): void {
     execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args], { stdio: 'ignore', timeout: 60_000 });
+  }
+}
+
+/** Items committed so far, or 0 while the store's tables are not there yet. */
+export async function committedItems(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const [table] = (await client.query<{ items: string | null }>(`SELECT to_regclass('bwrite.items') AS items`)).rows;
+    if (!table?.items) return 0;
+    return Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM bwrite.items`)).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Cuts every connection bwrite holds to the server, as an administrator's pg_terminate_backend does (57P01). */
+export async function cutBwriteConnections(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = (await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bwrite'`)).rows;
+    return rows.length;
+  } finally {
+    await client.end();
   }
 }

@@ -68,7 +68,13 @@ export class PgSession {
   private transaction<T>(body: () => T, begin: Statement[]): T {
     const outer = this.depth === 0;
     const savepoint = `s${this.depth}`;
-    this.run(outer ? begin : [{ sql: `SAVEPOINT ${savepoint}` }], 'main', outer ? 'begin' : undefined);
+    try {
+      this.run(outer ? begin : [{ sql: `SAVEPOINT ${savepoint}` }], 'main', outer ? 'begin' : undefined);
+    } catch (error) {
+      // BEGIN may have gone through and the lock not: the connection is left as it was found.
+      this.undo(outer, savepoint);
+      throw error;
+    }
     this.depth++;
     let result: T;
     try {
