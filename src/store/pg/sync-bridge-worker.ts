@@ -39,7 +39,7 @@ async function clientOf(conn: Connection): Promise<pg.Client> {
     await client.connect();
   } catch (error) {
     drop(conn, client);
-    throw error;
+    throw asConnectionFailure(error);
   }
   conn.client = client;
   return client;
@@ -74,12 +74,24 @@ async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 
       results.push({ rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 });
     }
   } catch (error) {
-    if (conn.client !== client && conn.inTransaction) conn.lost = true;
-    throw error;
+    const broken = conn.client !== client;
+    if (broken && conn.inTransaction) conn.lost = true;
+    throw broken || CONNECTION_GONE.test((error as Error).message) ? asConnectionFailure(error) : error;
   } finally {
     if (tx === 'end') conn.inTransaction = false;
   }
   return results;
+}
+
+/**
+ * pg reports a connection that went away mid-query ("Connection terminated unexpectedly") without a
+ * code: it is PostgreSQL's class 08, a connection failure, which the writer retries.
+ */
+const CONNECTION_GONE = /Connection terminated|connection error|not queryable/i;
+
+function asConnectionFailure(error: unknown): unknown {
+  if (typeof (error as { code?: unknown }).code === 'string') return error;
+  return Object.assign(error instanceof Error ? error : new Error(String(error)), { code: '08006' });
 }
 
 /** Bytes arrive as Uint8Array (structured clone drops Buffer): `pg` sends only a Buffer as bytea. */
