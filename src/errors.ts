@@ -32,8 +32,17 @@ export class BwriteError extends Error {
 /** How a write error is handled: retried, fatal to the whole run, or failing the one item. */
 export type ErrorClass = 'transient' | 'fatal' | 'permanent';
 
-const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
-const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN']);
+/** PostgreSQL's authentication and permission failures: the run cannot go on (exit 3). */
+export const PG_DENIED_CODES: readonly string[] = ['28P01', '28000', '42501'];
+
+const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
+const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', ...PG_DENIED_CODES]);
+
+/**
+ * PostgreSQL's SQLSTATEs worth another attempt: serialization failure, deadlock, too many
+ * connections, the server shutting down; class 08 (connection exceptions) is matched by prefix.
+ */
+const PG_TRANSIENT = new Set(['40001', '40P01', '53300', '57P01']);
 
 /** The code of an error as Node or better-sqlite3 reports it (`SQLITE_BUSY_SNAPSHOT` → `SQLITE_BUSY`). */
 export function errorCode(error: unknown): string {
@@ -48,7 +57,7 @@ export function errorCode(error: unknown): string {
 
 export function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
-  if (TRANSIENT.has(code)) return 'transient';
+  if (TRANSIENT.has(code) || PG_TRANSIENT.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return 'transient';
   if (FATAL.has(code)) return 'fatal';
   return 'permanent';
 }

@@ -18,6 +18,7 @@ import type { ConflictMode } from '../store/index-db.js';
 import { completeFailureFiles } from '../pipeline/failure-recovery.js';
 import type { RunLease } from '../store/run-lease.js';
 import { newRunId, storesItems } from '../store/run-log.js';
+import { redactLocation } from '../store/pg/location.js';
 import { openStore, type Store } from '../store/store.js';
 import { checkMetricsFile, writeRunMetrics } from '../metrics/run-metrics.js';
 import { startProgress, startSpinner, type ProgressMode } from './progress.js';
@@ -86,7 +87,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
 
   const startedAt = Date.now();
   const runId = newRunId(startedAt);
-  const spinner = options.quiet ? { stop() {} } : await startSpinner(options.progress, output, `opening ${options.store}`);
+  const spinner = options.quiet ? { stop() {} } : await startSpinner(options.progress, output, `opening ${redactLocation(options.store)}`);
   let store: Store | null;
   try {
     store = options.dryRun ? null : await openStore(options.store, { durable: options.durable, leaseMs });

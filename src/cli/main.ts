@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 import { CommanderError } from 'commander';
-import { BwriteError } from '../errors.js';
+import { BwriteError, PG_DENIED_CODES } from '../errors.js';
 import { isInterruptedExitCode } from './exit-codes.js';
 import { processOutput } from './output.js';
 import { buildProgram } from './program.js';
 
-const STORE_CODES = new Set(['E_STORE', 'E_DAMAGED', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_READONLY']);
+const STORE_CODES = new Set(['E_STORE', 'E_DAMAGED', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', ...PG_DENIED_CODES]);
 
 /** Runs the CLI and returns the exit code; errors become one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {

@@ -79,7 +79,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
   program.addHelpText('after', IMPORT_EXAMPLES);
 
   // BWRITE_STORE goes through the same check as --store: an empty one is an error, not the current directory.
-  const storeOption = () => new Option('-s, --store <dir>', 'the store directory').env('BWRITE_STORE').default(DEFAULT_STORE).argParser(storeDir);
+  const storeOption = () => new Option('-s, --store <dir>', 'the store directory, or postgres://USER@HOST:PORT/DB[?schema=NAME] for a store in PostgreSQL').env('BWRITE_STORE').default(DEFAULT_STORE).argParser(storeDir);
 
   // What import and retry share; retry reads failures files, which are NDJSON: no format options.
   const withImportOptions = (command: Command) =>

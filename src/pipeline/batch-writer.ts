@@ -123,7 +123,8 @@ export class BatchWriter {
     this.maxConcurrent = options.maxConcurrent ?? DEFAULT_CONCURRENCY;
     this.semaphore = new Semaphore(this.maxConcurrent);
     this.throttle = new FdThrottle(this.semaphore);
-    this.inlineMax = options.inlineMax ?? DEFAULT_INLINE_MAX;
+    // A store with no place for blobs keeps every value inline, whatever the option says.
+    this.inlineMax = store.inlineOnly ? Infinity : (options.inlineMax ?? DEFAULT_INLINE_MAX);
     this.onConflict = options.onConflict ?? 'replace';
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.run = new WriterRun(store, options.lease, () => this.runTotals());

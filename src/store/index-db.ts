@@ -40,7 +40,7 @@ export interface NewerGuard {
   line: number | null;
 }
 
-function isNewer(old: { run_id: string | null; updated_at: number; source: string | null; line: number | null }, guard: NewerGuard): boolean {
+export function isNewer(old: { run_id: string | null; updated_at: number; source: string | null; line: number | null }, guard: NewerGuard): boolean {
   if (old.run_id !== guard.run) return old.updated_at >= guard.startedAt;
   const rank = (source: string | null) => (source === null ? -1 : guard.sources.indexOf(source));
   if (rank(old.source) !== rank(guard.source)) return rank(old.source) > rank(guard.source);
@@ -115,9 +115,9 @@ export interface BatchCommit {
   setting?: { name: string; value: string } | null;
 }
 
-type StoredWatermark = Watermark & { startedAt: number | null };
+export type StoredWatermark = Watermark & { startedAt: number | null };
 
-function isState(stored: Watermark, state: WatermarkState | null | undefined): boolean {
+export function isState(stored: Watermark, state: WatermarkState | null | undefined): boolean {
   return !!state && stored.line === state.line && stored.bytes === state.bytes && stored.fingerprint === state.fingerprint;
 }
 
@@ -125,7 +125,7 @@ function isState(stored: Watermark, state: WatermarkState | null | undefined): b
  * Whether a stored watermark describes the input a batch was read from: the same file (device
  * and inode; null for standard input) with the same first bytes when both fingerprinted as many.
  */
-function sameInput(stored: Watermark, watermark: Watermark): boolean {
+export function sameInput(stored: Watermark, watermark: Watermark): boolean {
   if (stored.dev !== watermark.dev || stored.ino !== watermark.ino) return false;
   return stored.fingerprintLen !== watermark.fingerprintLen || stored.fingerprint === watermark.fingerprint;
 }
@@ -277,11 +277,7 @@ export class IndexDb implements ItemIndex {
    * watermark this run found not to describe its input (replaced or truncated) it replaces.
    */
   private watermarkMovesOn(watermark: Watermark, stored: StoredWatermark | undefined, same: boolean, runId: string): boolean {
-    if (!stored || isState(stored, watermark.supersedes)) return true;
-    // By offset, not line: JSON values may share a line.
-    if (same) return watermark.bytes > stored.bytes;
-    if (stored.startedAt === null) return true;
-    return (this.runStart(runId) ?? Infinity) >= stored.startedAt;
+    return watermarkMovesOn(watermark, stored, same, () => this.runStart(runId));
   }
 
   private storedWatermark(name: string): StoredWatermark | undefined {
@@ -437,6 +433,15 @@ export class IndexDb implements ItemIndex {
       throw new BwriteError('E_STORE', `${this.path} changed while it was being read: a command that writes ran meanwhile, and without index.db-wal beside it (and the right to create it) SQLite's locks cannot keep the two apart; run the command again`);
     }
   }
+}
+
+/** What `IndexDb.watermarkMovesOn` decides, for any index: `runStart` is when the committing run started. */
+export function watermarkMovesOn(watermark: Watermark, stored: StoredWatermark | undefined, same: boolean, runStart: () => number | null): boolean {
+  if (!stored || isState(stored, watermark.supersedes)) return true;
+  // By offset, not line: JSON values may share a line.
+  if (same) return watermark.bytes > stored.bytes;
+  if (stored.startedAt === null) return true;
+  return (runStart() ?? Infinity) >= stored.startedAt;
 }
 
 /**

@@ -47,7 +47,7 @@ export interface LeaseTerms {
   protectSince: number | null;
 }
 
-interface RunRow {
+export interface RunRow {
   run_id: string;
   command: string;
   pid: number;
@@ -212,7 +212,7 @@ export class RunLog implements RunHistory {
   }
 }
 
-function toRecord(row: RunRow, now: number): RunRecord {
+export function toRecord(row: RunRow, now: number): RunRecord {
   const lapsed = row.lease_expires_at === null || row.lease_expires_at <= now;
   return {
     runId: row.run_id,

@@ -50,6 +50,9 @@ import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
 import { checkStoreDir, prepareStoreDir, storeError, storeLayout, type StoreLayout } from './layout.js';
 import { DEFAULT_LEASE_MS, MIN_LEASE_MS, RunLease, type RunLeaseOptions } from './run-lease.js';
+import { isPgLocation } from './pg/location.js';
+import { NoBlobs } from './pg/no-blobs.js';
+import { openPgIndex } from './pg/open-pg-index.js';
 import type { RunStart } from './run-log.js';
 
 export interface StoreOptions {
@@ -69,6 +72,13 @@ export interface StoreOptions {
   readOnly?: boolean;
 }
 
+/** What the kind of store decides: where its values go, and whether every value must stay inline. */
+interface StoreParts {
+  blobs?: BlobBackend;
+  /** The store has no place for blobs (a PostgreSQL store without --blobs): every value is kept in the index. */
+  inlineOnly?: boolean;
+}
+
 export class Store {
   readonly layout: StoreLayout;
   readonly blobs: BlobBackend;
@@ -78,13 +88,16 @@ export class Store {
   readonly faults: FaultInjector;
   readonly durable: boolean;
   readonly leaseMs: number;
+  /** Every value is kept in the index, whatever --inline-max says (see StoreParts). */
+  readonly inlineOnly: boolean;
   private readonly leases = new Set<RunLease>();
 
-  constructor(layout: StoreLayout, index: ItemIndex, options: StoreOptions) {
+  constructor(layout: StoreLayout, index: ItemIndex, options: StoreOptions & StoreParts) {
     this.layout = layout;
     this.durable = options.durable ?? false;
     this.index = index;
-    this.blobs = new BlobStore(layout, { durable: this.durable });
+    this.blobs = options.blobs ?? new BlobStore(layout, { durable: this.durable });
+    this.inlineOnly = options.inlineOnly ?? false;
     this.runs = index.runs;
     this.failureRows = index.failureRows;
     this.faults = options.faults ?? FaultInjector.none();
@@ -140,11 +153,19 @@ function damaged(entry: ItemEntry, what: string, cause?: unknown): BwriteError {
   return new BwriteError('E_DAMAGED', `the value of key '${key}' cannot be read: ${what}; the store is damaged, run 'bwrite verify' to list what is affected`, { cause });
 }
 
-/** Opens (creating on first use) the store in `dir`; throws an `E_STORE` error it cannot use. */
+/**
+ * Opens (creating on first use) the store in `dir`, or the PostgreSQL store a `postgres://` URL
+ * names; throws an `E_STORE` error it cannot use.
+ */
 export async function openStore(dir: string, options: StoreOptions = {}): Promise<Store> {
   const { leaseMs } = options;
   if (leaseMs !== undefined && !(Number.isSafeInteger(leaseMs) && leaseMs >= MIN_LEASE_MS)) {
     throw new BwriteError('E_USAGE', `openStore option leaseMs must be a whole number of milliseconds, at least ${MIN_LEASE_MS}, got ${String(leaseMs)}`);
+  }
+  if (isPgLocation(dir)) {
+    const { index, layout } = openPgIndex(dir, { create: !options.readOnly && options.create !== false });
+    const faults = options.faults ?? FaultInjector.fromEnv();
+    return new Store(layout, index, { ...options, faults, blobs: new NoBlobs(layout.root), inlineOnly: true });
   }
   const layout = storeLayout(dir);
   if (options.readOnly) checkStoreDir(layout, { mustExist: true });

@@ -1,0 +1,294 @@
+import type { ItemIndex } from '../backend.js';
+import {
+  isNewer,
+  isShared,
+  isState,
+  sameInput,
+  watermarkMovesOn,
+  type BatchCommit,
+  type ConflictMode,
+  type DigestRow,
+  type IndexRow,
+  type ItemEntry,
+  type RowOutcome,
+  type SavedWatermark,
+  type StoredWatermark,
+  type Watermark,
+} from '../index-db.js';
+import { TotalsTally, type Totals, type TypeCounts, type ValueCount } from '../totals.js';
+import { keysetPages, likePrefix } from './keyset.js';
+import { PgFailureRows } from './pg-failure-rows.js';
+import { PgItemDeletes, countRange } from './pg-item-deletes.js';
+import { PgRunLog } from './pg-run-log.js';
+import type { PgSession } from './pg-session.js';
+import { pgReadTotals, pgRecountTotals, pgRunningTotals, pgSaveTotals, pgSaveValueCount } from './pg-totals.js';
+import type { Statement } from './sync-bridge.js';
+
+/** An item as a batch finds it, and as each of the batch's rows leaves it. */
+interface Current {
+  size: number;
+  type: string;
+  inline: boolean;
+  run_id: string | null;
+  updated_at: number;
+  source: string | null;
+  line: number | null;
+}
+
+/** Rows a page of an iterator reads in one call. */
+const PAGE_ROWS = 2000;
+
+const ITEM_COLUMNS = `key, sha256, size, type, inline`;
+
+/**
+ * The index in PostgreSQL: the same tables and the same rules as IndexDb, reached synchronously
+ * through PgSession. A batch costs a few round trips whatever its size: the items it names are
+ * read in one statement, the rows are applied in input order in memory (the last occurrence of a
+ * key wins, as row-by-row statements would leave it), and what changed is written in one
+ * statement per table.
+ */
+export class PgIndex implements ItemIndex {
+  readonly runs: PgRunLog;
+  readonly failureRows: PgFailureRows;
+  readonly session: PgSession;
+  private readonly runStarts = new Map<string, number | null>();
+
+  constructor(session: PgSession) {
+    this.session = session;
+    this.runs = new PgRunLog(session);
+    this.failureRows = new PgFailureRows(session);
+  }
+
+  commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
+    return this.inTransaction(() => this.applyBatch(batch, finish));
+  }
+
+  inTransaction<T>(apply: () => T): T {
+    return this.session.write(apply);
+  }
+
+  inReadTransaction<T>(read: () => T): T {
+    return this.session.read(read);
+  }
+
+  applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
+    const { rows, mode, runId, watermark } = batch;
+    const now = Date.now();
+    const { current, stored } = this.readBefore(rows, watermark, runId);
+    const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
+    const committedBefore = batch.shareInput && same ? stored.bytes : 0;
+    const outcomes: RowOutcome[] = new Array(rows.length);
+    const tally = new TotalsTally();
+    const changed = new Map<string, IndexRow>();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : applyRow(row, mode, runId, now, { current, changed, tally });
+    }
+    const statements: Statement[] = [];
+    if (changed.size > 0) statements.push(...upsertItems([...changed.values()], runId, now));
+    statements.push(...pgSaveTotals(tally));
+    if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
+    if (statements.length > 0) this.session.run(statements);
+    return finish(outcomes, committedBefore);
+  }
+
+  /** The items a batch names, its source's stored watermark and when its run started: one call. */
+  private readBefore(rows: readonly IndexRow[], watermark: Watermark | null, runId: string): { current: Map<string, Current>; stored: StoredWatermark | undefined } {
+    const statements: Statement[] = [
+      {
+        sql: `SELECT key, size, type, inline IS NOT NULL AS inline, run_id, updated_at, source, line FROM items WHERE key = ANY($1::text[])`,
+        params: [[...new Set(rows.map((row) => row.key))]],
+      },
+    ];
+    if (watermark) {
+      statements.push({
+        sql: `SELECT s.name, s.dev, s.ino, s.fingerprint, s.fingerprint_len AS "fingerprintLen", s.line, s.bytes, s.records, r.started_at AS "startedAt"
+          FROM sources s LEFT JOIN runs r ON r.run_id = s.run_id WHERE s.name = $1`,
+        params: [watermark.name],
+      });
+      if (!this.runStarts.has(runId)) statements.push({ sql: `SELECT started_at FROM runs WHERE run_id = $1`, params: [runId] });
+    }
+    const [items, sources, start] = this.session.run(statements);
+    const current = new Map((items!.rows as unknown as (Current & { key: string })[]).map(({ key, ...item }) => [key, item]));
+    if (start) this.runStarts.set(runId, (start.rows[0]?.started_at as number | undefined) ?? null);
+    return { current, stored: sources?.rows[0] as StoredWatermark | undefined };
+  }
+
+  hasKey(key: string): boolean {
+    return this.session.rows(`SELECT 1 FROM items WHERE key = $1`, [key]).length > 0;
+  }
+
+  getItem(key: string): ItemEntry | undefined {
+    const [row] = this.session.rows<ItemEntry>(`SELECT ${ITEM_COLUMNS} FROM items WHERE key = $1`, [key]);
+    return row && withBuffer(row);
+  }
+
+  /** Items in key order, a page per call, each page starting past the last key of the one before. */
+  iterateItems(prefix = ''): IterableIterator<ItemEntry> {
+    const like = likePrefix(prefix);
+    return keysetPages((last: ItemEntry | undefined) =>
+      this.session
+        .rows<ItemEntry>(`SELECT ${ITEM_COLUMNS} FROM items WHERE key > $1 AND key LIKE $2 ORDER BY key LIMIT ${PAGE_ROWS}`, [last?.key ?? '', like])
+        .map(withBuffer),
+    );
+  }
+
+  /** Blob rows in digest order; there is no index on sha256 (it would slow every insert), so each page is a sort. */
+  iterateBlobRowsByDigest(): IterableIterator<DigestRow> {
+    return keysetPages((last: (DigestRow & { key: string }) | undefined) =>
+      this.session.rows<DigestRow & { key: string }>(
+        `SELECT sha256, size, type, NULL::bigint AS "inlineSize", rowid, key FROM items WHERE inline IS NULL AND (sha256, key) > ($1, $2)
+         ORDER BY sha256, key LIMIT ${PAGE_ROWS}`,
+        [last?.sha256 ?? '', last?.key ?? ''],
+      ),
+    );
+  }
+
+  iterateInlineRows(): IterableIterator<DigestRow> {
+    return keysetPages((last: (DigestRow & { key: string }) | undefined) =>
+      this.session.rows<DigestRow & { key: string }>(
+        `SELECT sha256, size, type, length(inline) AS "inlineSize", rowid, key FROM items WHERE inline IS NOT NULL AND key > $1 ORDER BY key LIMIT ${PAGE_ROWS}`,
+        [last?.key ?? ''],
+      ),
+    );
+  }
+
+  iterateInline(): IterableIterator<ItemEntry> {
+    return keysetPages((last: ItemEntry | undefined) =>
+      this.session
+        .rows<ItemEntry>(`SELECT ${ITEM_COLUMNS} FROM items WHERE inline IS NOT NULL AND key > $1 ORDER BY key LIMIT ${PAGE_ROWS}`, [last?.key ?? ''])
+        .map(withBuffer),
+    );
+  }
+
+  inlineTotalsByType(): Map<string, TypeCounts> {
+    const rows = this.session.rows<{ type: string; items: number; bytes: number }>(
+      `SELECT type, count(*) AS items, sum(size) AS bytes FROM items WHERE inline IS NOT NULL GROUP BY type`,
+    );
+    return new Map(rows.map(({ type, items, bytes }) => [type, { items, bytes, inlineItems: items }]));
+  }
+
+  keyOfRow(rowid: number): string | null {
+    return this.session.rows<{ key: string }>(`SELECT key FROM items WHERE rowid = $1`, [rowid])[0]?.key ?? null;
+  }
+
+  runningTotals(): Map<string, TypeCounts> {
+    return pgRunningTotals(this.session);
+  }
+
+  recountTotals(): boolean {
+    return pgRecountTotals(this.session);
+  }
+
+  readTotals(options: { recount?: boolean } = {}): { totals: Totals; counted: ValueCount | null } {
+    return pgReadTotals(this.session, options);
+  }
+
+  keepValueCount(count: ValueCount): void {
+    pgSaveValueCount(this.session, count);
+  }
+
+  getWatermark(name: string): SavedWatermark | undefined {
+    const [row] = this.session.rows<Watermark & { recordsCounted: boolean | null }>(
+      `SELECT name, dev, ino, fingerprint, fingerprint_len AS "fingerprintLen", line, bytes, records,
+        updated_at >= (SELECT value::bigint FROM meta WHERE name = 'watermark_records_since') AS "recordsCounted" FROM sources WHERE name = $1`,
+      [name],
+    );
+    return row && { ...row, recordsCounted: row.recordsCounted === true };
+  }
+
+  readSetting(name: string): string | undefined {
+    return this.session.rows<{ value: string }>(`SELECT value FROM meta WHERE name = $1`, [`setting:${name}`])[0]?.value;
+  }
+
+  writeSetting(name: string, value: string): void {
+    this.inTransaction(() =>
+      this.session.run([{ sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] }]),
+    );
+  }
+
+  itemDeletes(): PgItemDeletes {
+    return new PgItemDeletes(this.session, this.runs);
+  }
+
+  countPrefix(prefix: string): { items: number; bytes: number } {
+    return countRange(this.session, prefix);
+  }
+
+  /** PostgreSQL needs no work beside an import. */
+  startBackgroundWork(): { stop(): Promise<void> } {
+    return { stop: async () => {} };
+  }
+
+  /** The server keeps its own log. */
+  checkpoint(): void {}
+
+  close(): void {
+    this.session.close();
+  }
+}
+
+/** One row of a batch against the items as the rows before it left them (what IndexDb.applyRow does with statements). */
+function applyRow(
+  row: IndexRow,
+  mode: ConflictMode,
+  runId: string,
+  now: number,
+  state: { current: Map<string, Current>; changed: Map<string, IndexRow>; tally: TotalsTally },
+): RowOutcome {
+  const counted = { size: row.size, type: row.type, inline: row.inline !== null };
+  const old = state.current.get(row.key);
+  if (old && mode !== 'replace') return mode === 'skip' ? 'skipped' : 'conflict';
+  if (old && row.unlessNewer && old.run_id !== runId && isNewer(old, row.unlessNewer)) return 'skipped';
+  if (old) state.tally.add(old, -1);
+  state.tally.add(counted);
+  state.current.set(row.key, { ...counted, run_id: runId, updated_at: now, source: row.source, line: row.line });
+  state.changed.set(row.key, row);
+  return 'written';
+}
+
+/** Parameters of one statement: PostgreSQL's protocol numbers them in 16 bits. */
+const MAX_PARAMS = 65_535;
+const ITEM_PARAMS = 7;
+
+/**
+ * A batch's new and replaced items, a statement per MAX_PARAMS parameters; a replaced item keeps its
+ * created_at. Values go as parameters of their own, which `pg` sends as binary, not as the hex text an
+ * array of bytea would take.
+ */
+function upsertItems(rows: IndexRow[], runId: string, now: number): Statement[] {
+  const perStatement = Math.floor((MAX_PARAMS - 2) / ITEM_PARAMS);
+  const statements: Statement[] = [];
+  for (let from = 0; from < rows.length; from += perStatement) {
+    const chunk = rows.slice(from, from + perStatement);
+    const params: unknown[] = [runId, now];
+    const tuples = chunk.map((row) => {
+      const at = params.length;
+      params.push(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line);
+      return `($${at + 1}, $${at + 2}, $${at + 3}::bigint, $${at + 4}, $${at + 5}::bytea, $${at + 6}, $${at + 7}::bigint, $1, $2::bigint, $2::bigint)`;
+    });
+    statements.push({
+      sql: `INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at) VALUES ${tuples.join(', ')}
+        ON CONFLICT (key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size, type = excluded.type, inline = excluded.inline,
+          source = excluded.source, line = excluded.line, run_id = excluded.run_id, updated_at = excluded.updated_at`,
+      params,
+    });
+  }
+  return statements;
+}
+
+function saveWatermark(watermark: Watermark, runId: string, now: number): Statement {
+  const { name, dev, ino, fingerprint, fingerprintLen, line, bytes, records } = watermark;
+  return {
+    sql: `INSERT INTO sources (name, dev, ino, fingerprint, fingerprint_len, line, bytes, records, run_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      ON CONFLICT (name) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint, fingerprint_len = excluded.fingerprint_len,
+        line = excluded.line, bytes = excluded.bytes, records = excluded.records, run_id = excluded.run_id, updated_at = excluded.updated_at`,
+    params: [name, dev, ino, fingerprint, fingerprintLen, line, bytes, records, runId, now],
+  };
+}
+
+/** Bytes cross from the worker as a Uint8Array; callers hash and write them as a Buffer. */
+function withBuffer(entry: ItemEntry): ItemEntry {
+  const inline = entry.inline as Uint8Array | null;
+  return inline && !Buffer.isBuffer(inline) ? { ...entry, inline: Buffer.from(inline.buffer, inline.byteOffset, inline.byteLength) } : entry;
+}

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { BwriteError, PG_DENIED_CODES } from '../../errors.js';
+import type { PgLocation } from './location.js';
+import { SyncBridge, type ConnectionName, type Statement, type StatementResult } from './sync-bridge.js';
+
+const DENIED = new Set(PG_DENIED_CODES);
+
+/**
+ * The index's connections to PostgreSQL, used synchronously (see SyncBridge), and its transactions:
+ * a write transaction first takes the store's advisory lock, so writers take turns exactly as
+ * SQLite's BEGIN IMMEDIATE makes them; a read transaction sees one snapshot.
+ */
+export class PgSession {
+  readonly location: PgLocation;
+  private readonly bridge: SyncBridge;
+  /** The advisory lock every write transaction of this store takes: one per schema. */
+  private readonly lockId: string;
+  private depth = 0;
+
+  constructor(location: PgLocation) {
+    this.location = location;
+    // The schema name is a validated identifier (parsePgLocation), so it is quoted without escaping.
+    this.bridge = new SyncBridge({ connectionString: location.connectionString, options: `-c search_path="${location.schema}"`, application_name: 'bwrite' });
+    this.lockId = createHash('sha256').update(`bwrite:${location.schema}`).digest().readBigInt64BE(0).toString();
+  }
+
+  get inTransaction(): boolean {
+    return this.depth > 0;
+  }
+
+  /** The rows of one statement on the main connection. */
+  rows<T>(sql: string, params: readonly unknown[] = []): T[] {
+    return this.run([{ sql, params }])[0]!.rows as T[];
+  }
+
+  /** How many rows one statement changed. */
+  change(sql: string, params: readonly unknown[] = []): number {
+    return this.run([{ sql, params }])[0]!.rowCount;
+  }
+
+  /** Statements run in order in one call (one round trip to the worker). */
+  run(statements: Statement[], conn: ConnectionName = 'main', tx?: 'begin' | 'end'): StatementResult[] {
+    try {
+      return this.bridge.run(conn, statements, tx);
+    } catch (error) {
+      throw this.explained(error);
+    }
+  }
+
+  /** Runs `apply` in a write transaction under the store's lock; nested, in a savepoint. */
+  write<T>(apply: () => T): T {
+    return this.transaction(apply, [
+      { sql: 'BEGIN ISOLATION LEVEL READ COMMITTED' },
+      { sql: 'SELECT pg_advisory_xact_lock($1::bigint)', params: [this.lockId] },
+    ]);
+  }
+
+  /** Runs `read` on one snapshot of the store; inside another transaction, in that one. */
+  read<T>(read: () => T): T {
+    if (this.depth > 0) return read();
+    return this.transaction(read, [{ sql: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' }]);
+  }
+
+  close(): void {
+    this.bridge.close();
+  }
+
+  private transaction<T>(body: () => T, begin: Statement[]): T {
+    const outer = this.depth === 0;
+    const savepoint = `s${this.depth}`;
+    try {
+      this.run(outer ? begin : [{ sql: `SAVEPOINT ${savepoint}` }], 'main', outer ? 'begin' : undefined);
+    } catch (error) {
+      // BEGIN may have gone through and the lock not: the connection is left as it was found.
+      this.undo(outer, savepoint);
+      throw error;
+    }
+    this.depth++;
+    let result: T;
+    try {
+      result = body();
+    } catch (error) {
+      this.depth--;
+      this.undo(outer, savepoint);
+      throw error;
+    }
+    this.depth--;
+    if (outer) this.run([{ sql: 'COMMIT' }], 'main', 'end');
+    else this.run([{ sql: `RELEASE SAVEPOINT ${savepoint}` }]);
+    return result;
+  }
+
+  private undo(outer: boolean, savepoint: string): void {
+    try {
+      this.run([{ sql: outer ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}` }], 'main', outer ? 'end' : undefined);
+    } catch {
+      // The connection is gone: the server rolled the transaction back with it.
+    }
+  }
+
+  /** An authentication or permission error names the store (never its password) in one sentence. */
+  private explained(error: unknown): unknown {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string' || !DENIED.has(code)) return error;
+    const what = code === '42501' ? 'this user lacks a privilege it needs (see the README for the grants)' : 'authentication failed (check the user, PGPASSWORD or ~/.pgpass)';
+    const reason = (error as Error).message.replace(/\.$/, '');
+    return new BwriteError(code, `cannot use the store at ${this.location.shown}: ${what}: ${reason}`, { cause: error });
+  }
+}

@@ -1,0 +1,136 @@
+import { workerData, type MessagePort } from 'node:worker_threads';
+import pg from 'pg';
+import type { BridgeReply, BridgeRequest, ConnectionName, Statement, StatementResult } from './sync-bridge.js';
+
+/** The worker behind `SyncBridge`: holds the `pg` clients and answers one request at a time. */
+const { port, signal, config } = workerData as { port: MessagePort; signal: Int32Array; config: pg.ClientConfig };
+
+// pg announces that its ~/.pgpass lookup will go in pg@9, on stderr; bwrite's stderr is its own
+// one-line messages, and reading ~/.pgpass is what users of libpq expect. Only this thread is quieted.
+process.noDeprecation = true;
+
+// Counts and sizes fit a double; bwrite's numbers are never past 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
+
+interface Connection {
+  client: pg.Client | null;
+  /** A transaction is open on this connection (BEGIN sent, no COMMIT or ROLLBACK yet). */
+  inTransaction: boolean;
+  /** The connection was lost inside a transaction: nothing may run until the caller's ROLLBACK. */
+  lost: boolean;
+}
+
+const connections = new Map<ConnectionName, Connection>();
+
+function connection(name: ConnectionName): Connection {
+  let conn = connections.get(name);
+  if (!conn) connections.set(name, (conn = { client: null, inTransaction: false, lost: false }));
+  return conn;
+}
+
+async function clientOf(conn: Connection): Promise<pg.Client> {
+  if (conn.client) return conn.client;
+  const client = new pg.Client(config);
+  // A connection that breaks is replaced at the next call; inside a transaction, only after its ROLLBACK.
+  client.on('error', () => drop(conn, client));
+  client.on('end', () => drop(conn, client));
+  try {
+    await client.connect();
+  } catch (error) {
+    drop(conn, client);
+    throw asConnectionFailure(error);
+  }
+  conn.client = client;
+  return client;
+}
+
+function drop(conn: Connection, client: pg.Client): void {
+  if (conn.client !== client) return;
+  conn.client = null;
+  if (conn.inTransaction) conn.lost = true;
+  client.end().catch(() => {});
+}
+
+const LOST = Object.assign(new Error('the connection to PostgreSQL was lost in the middle of a transaction'), { code: '08006' });
+
+async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 'end' | undefined): Promise<StatementResult[]> {
+  const conn = connection(name);
+  if (tx === 'end' && conn.lost) {
+    // The server rolled the transaction back when the connection went: a ROLLBACK has nothing
+    // left to do, and a COMMIT must not be taken for done.
+    conn.lost = false;
+    conn.inTransaction = false;
+    if (statements.some((statement) => statement.sql !== 'ROLLBACK')) throw LOST;
+    return statements.map(() => ({ rows: [], rowCount: 0 }));
+  }
+  if (conn.lost) throw LOST;
+  const client = await clientOf(conn);
+  if (tx === 'begin') conn.inTransaction = true;
+  const results: StatementResult[] = [];
+  try {
+    for (const statement of statements) {
+      const result = await client.query({ text: statement.sql, values: statement.params?.map(toPg) as unknown[] | undefined });
+      results.push({ rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 });
+    }
+  } catch (error) {
+    const broken = conn.client !== client;
+    if (broken && conn.inTransaction) conn.lost = true;
+    throw broken || CONNECTION_GONE.test((error as Error).message) ? asConnectionFailure(error) : error;
+  } finally {
+    if (tx === 'end') conn.inTransaction = false;
+  }
+  return results;
+}
+
+/**
+ * pg reports a connection that went away mid-query ("Connection terminated unexpectedly") without a
+ * code: it is PostgreSQL's class 08, a connection failure, which the writer retries.
+ */
+const CONNECTION_GONE = /Connection terminated|connection error|not queryable/i;
+
+function asConnectionFailure(error: unknown): unknown {
+  if (typeof (error as { code?: unknown }).code === 'string') return error;
+  return Object.assign(error instanceof Error ? error : new Error(String(error)), { code: '08006' });
+}
+
+/** Bytes arrive as Uint8Array (structured clone drops Buffer): `pg` sends only a Buffer as bytea. */
+function toPg(value: unknown): unknown {
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (Array.isArray(value)) return value.map(toPg);
+  return value;
+}
+
+async function close(): Promise<void> {
+  for (const conn of connections.values()) await conn.client?.end().catch(() => {});
+  connections.clear();
+}
+
+async function answer(request: BridgeRequest): Promise<BridgeReply> {
+  try {
+    if (request.op === 'close') {
+      await close();
+      return { ok: true, results: [] };
+    }
+    return { ok: true, results: await run(request.conn, request.statements, request.tx) };
+  } catch (error) {
+    const { message = String(error), code } = error as { message?: string; code?: unknown };
+    // pg's words when the server asks for a password and none was found: a failed login all the same.
+    if (/password must be a string/.test(message)) return { ok: false, error: { message: 'no password was found', code: '28P01' } };
+    return { ok: false, error: { message, code: typeof code === 'string' ? code : undefined } };
+  }
+}
+
+// A worker that dies wakes the caller, who then finds no reply, rather than leaving it asleep.
+process.on('exit', () => {
+  Atomics.store(signal, 0, 1);
+  Atomics.notify(signal, 0);
+});
+
+port.on('message', (request: BridgeRequest) => {
+  void answer(request).then((reply) => {
+    port.postMessage(reply);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+  });
+});

@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { BwriteError } from '../../errors.js';
+
+/** One statement to run, with its parameters (never spliced into the text). */
+export interface Statement {
+  sql: string;
+  params?: readonly unknown[];
+}
+
+/** What a statement returned: its rows, and how many rows it changed. */
+export interface StatementResult {
+  rows: Record<string, unknown>[];
+  rowCount: number;
+}
+
+/** The connections the worker holds: `main` for transactions and reads, `lease` for renewals from timers. */
+export type ConnectionName = 'main' | 'lease';
+
+export type BridgeRequest =
+  | { op: 'run'; conn: ConnectionName; statements: Statement[]; tx?: 'begin' | 'end' }
+  | { op: 'close' };
+
+export type BridgeReply = { ok: true; results: StatementResult[] } | { ok: false; error: { message: string; code?: string; name?: string } };
+
+/** How long a call waits for the worker before it gives up on the server (a query the server never answers). */
+const CALL_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Synchronous calls into a worker thread that holds the `pg` connections: the index's interface is
+ * synchronous, as better-sqlite3 is, and a transaction spans several calls on one connection. The
+ * main thread posts a request and sleeps on a shared word (Atomics.wait) until the worker has
+ * posted its reply; the reply is then taken off the port at once (receiveMessageOnPort).
+ */
+export class SyncBridge {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal: Int32Array;
+  private closed = false;
+
+  constructor(config: Record<string, unknown>) {
+    const { port1, port2 } = new MessageChannel();
+    this.signal = new Int32Array(new SharedArrayBuffer(4));
+    // A worker that cannot load would leave the caller asleep until the timeout: load from the build only.
+    const script = new URL('./sync-bridge-worker.js', import.meta.url);
+    if (!fs.existsSync(script)) throw new BwriteError('E_INTERNAL', `${fileURLToPath(script)} is missing: run bwrite from its build (npm run build)`);
+    this.worker = new Worker(script, {
+      workerData: { port: port2, signal: this.signal, config },
+      transferList: [port2],
+    });
+    this.worker.unref();
+    this.port = port1;
+  }
+
+  /** Runs the statements in order on one connection; the first that fails throws, with the server's code. */
+  run(conn: ConnectionName, statements: Statement[], tx?: 'begin' | 'end'): StatementResult[] {
+    const reply = this.call({ op: 'run', conn, statements, tx });
+    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
+    return reply.results;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.call({ op: 'close' });
+    } catch {
+      // The connections go with the worker anyway.
+    }
+    void this.worker.terminate();
+    this.port.close();
+  }
+
+  private call(request: BridgeRequest): BridgeReply {
+    if (this.closed && request.op !== 'close') throw new BwriteError('E_STORE', 'the PostgreSQL connection is closed');
+    Atomics.store(this.signal, 0, 0);
+    this.port.postMessage(request);
+    if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
+      throw Object.assign(new Error('PostgreSQL did not answer in time'), { code: 'ETIMEDOUT' });
+    }
+    const message = receiveMessageOnPort(this.port);
+    if (!message) throw Object.assign(new Error('the thread holding the PostgreSQL connections stopped'), { code: 'E_STORE' });
+    return message.message as BridgeReply;
+  }
+}

@@ -1,0 +1,80 @@
+// A PostgreSQL server of a test's own (never the shared one), which the test may stop and start
+// again: initdb and pg_ctl from Debian's postgresql package, as the postgres user, on a loopback port.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+export const privatePostgresAvailable = existsSync(join(PG_BIN, 'pg_ctl'));
+
+export class PrivatePostgres {
+  readonly dir: string;
+  readonly port: number;
+
+  constructor() {
+    // Under /var/tmp: the postgres user must traverse every folder above its data.
+    this.dir = mkdtempSync('/var/tmp/bwrite-private-pg-');
+    chmodSync(this.dir, 0o777);
+    this.port = 40000 + Math.floor(Math.random() * 9000);
+    this.asPostgres('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    this.start();
+  }
+
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres?sslmode=disable`;
+  }
+
+  start(): void {
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off`;
+    this.asPostgres('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', '-o', options, 'start']);
+  }
+
+  /** Stops the server as a crash would: every connection cut, nothing flushed first. */
+  crash(): void {
+    this.asPostgres('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
+  }
+
+  remove(): void {
+    try {
+      this.crash();
+    } catch {
+      // Already stopped.
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private get data(): string {
+    return join(this.dir, 'data');
+  }
+
+  private asPostgres(tool: string, args: string[]): void {
+    execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args], { stdio: 'ignore', timeout: 60_000 });
+  }
+}
+
+/** Items committed so far, or 0 while the store's tables are not there yet. */
+export async function committedItems(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const [table] = (await client.query<{ items: string | null }>(`SELECT to_regclass('bwrite.items') AS items`)).rows;
+    if (!table?.items) return 0;
+    return Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM bwrite.items`)).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Cuts every connection bwrite holds to the server, as an administrator's pg_terminate_backend does (57P01). */
+export async function cutBwriteConnections(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = (await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bwrite'`)).rows;
+    return rows.length;
+  } finally {
+    await client.end();
+  }
+}
