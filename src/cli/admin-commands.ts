@@ -36,7 +36,7 @@ export async function gcCommand(options: GcOptions, output: Output): Promise<num
   const store = await openStore(options.store, { create: false });
   try {
     if (!options.dryRun) completeFailureFiles(store);
-    const report = collectGarbage(store, { dryRun: options.dryRun });
+    const report = await collectGarbage(store, { dryRun: options.dryRun });
     const failures = options.failuresOlderThan === undefined ? null : pruneFailureFiles(store, options.failuresOlderThan, { dryRun: options.dryRun });
     if (options.json) output.data(JSON.stringify({ ...report, failures }));
     else {

@@ -7,7 +7,7 @@ import type { Output } from './output.js';
 
 /** `bwrite get KEY`: the value and a newline; exit 1 when the key is absent. */
 export async function getCommand(key: string, options: { store: string }, output: Output): Promise<number> {
-  const { root, found } = await readStore(options.store, (store) => ({ root: store.layout.root, found: store.get(key) }));
+  const { root, found } = await readStore(options.store, async (store) => ({ root: store.layout.root, found: await store.get(key) }));
   if (!found) {
     output.error(`no item with key '${key}' in ${root}`, { prefix: 'bwrite: ' });
     return 1;
@@ -35,7 +35,7 @@ async function exportValues(store: Store, options: { prefix?: string; withKeys?:
   for (const entry of store.index.iterateItems(options.prefix ?? '')) {
     let value: Buffer;
     try {
-      value = store.readValue(entry);
+      value = await store.readValue(entry);
     } catch (error) {
       if ((error as { code?: string }).code !== 'E_DAMAGED') throw error;
       if (++damaged <= DAMAGED_SHOWN) output.error((error as Error).message, { prefix: 'bwrite: error: ' });

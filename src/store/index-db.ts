@@ -225,6 +225,28 @@ export class IndexDb implements ItemIndex {
     return this.db.transaction(read)();
   }
 
+  inTransactionAsync<T>(apply: () => Promise<T>): Promise<T> {
+    return this.openTransaction('BEGIN IMMEDIATE', apply);
+  }
+
+  inReadTransactionAsync<T>(read: () => Promise<T>): Promise<T> {
+    return this.openTransaction('BEGIN', read);
+  }
+
+  /** better-sqlite3's transactions take no promise: BEGIN and COMMIT by hand around the awaits. */
+  private async openTransaction<T>(begin: string, body: () => Promise<T>): Promise<T> {
+    this.db.exec(begin);
+    let result: T;
+    try {
+      result = await body();
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.db.exec('COMMIT');
+    return result;
+  }
+
   /**
    * Inside `inTransaction`: what `commitBatch` does for one batch, without a savepoint of its own
    * (a savepoint would copy every page the batch changes to a temporary journal).
@@ -377,7 +399,21 @@ export class IndexDb implements ItemIndex {
   }
 
   writeSetting(name: string, value: string): void {
-    this.inTransaction(() => this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value));
+    this.inTransaction(() => this.writeSettingInTransaction(name, value));
+  }
+
+  writeSettingInTransaction(name: string, value: string): void {
+    this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value);
+  }
+
+  /** One scan of the items for the whole group (there is no index on sha256: see iterateBlobRowsByDigest). */
+  referencedDigests(digests: readonly string[]): Set<string> {
+    if (digests.length === 0) return new Set();
+    const found = this.db
+      .prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL AND sha256 IN (SELECT value FROM json_each(?))`)
+      .pluck()
+      .all(JSON.stringify(digests)) as string[];
+    return new Set(found);
   }
 
   startBackgroundWork(durable: boolean): BackgroundCheckpoints {

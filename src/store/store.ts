@@ -103,10 +103,10 @@ export class Store {
    * SHA-256 (hashing costs little next to the read): a damaged or missing value is reported as a
    * store problem (`E_DAMAGED`), never handed out as if it were the value.
    */
-  readValue(entry: ItemEntry): Buffer {
+  async readValue(entry: ItemEntry): Promise<Buffer> {
     let bytes: Buffer;
     try {
-      bytes = entry.inline ?? this.blobs.readSync(entry.sha256);
+      bytes = entry.inline ?? (await this.blobs.read(entry.sha256));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw damaged(entry, `its blob ${entry.sha256} is missing`, error);
@@ -119,9 +119,9 @@ export class Store {
     return bytes;
   }
 
-  get(key: string): { entry: ItemEntry; value: Buffer } | undefined {
+  async get(key: string): Promise<{ entry: ItemEntry; value: Buffer } | undefined> {
     const entry = this.index.getItem(key);
-    return entry && { entry, value: this.readValue(entry) };
+    return entry && { entry, value: await this.readValue(entry) };
   }
 
   /**
