@@ -32,8 +32,10 @@ export class BwriteError extends Error {
 /** How a write error is handled: retried, fatal to the whole run, or failing the one item. */
 export type ErrorClass = 'transient' | 'fatal' | 'permanent';
 
-const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
-const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN']);
+// E_S3_UNAVAILABLE: object storage answered 500, 503 SlowDown or 429, or the connection was reset,
+// refused or timed out; E_S3_DENIED: it refused the credentials or the bucket (s3-blobs.ts).
+const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'E_S3_UNAVAILABLE']);
+const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'E_S3_DENIED']);
 
 /** The code of an error as Node or better-sqlite3 reports it (`SQLITE_BUSY_SNAPSHOT` → `SQLITE_BUSY`). */
 export function errorCode(error: unknown): string {

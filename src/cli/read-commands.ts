@@ -6,8 +6,8 @@ import { readStore, type Store } from '../store/store.js';
 import type { Output } from './output.js';
 
 /** `bwrite get KEY`: the value and a newline; exit 1 when the key is absent. */
-export async function getCommand(key: string, options: { store: string }, output: Output): Promise<number> {
-  const { root, found } = await readStore(options.store, async (store) => ({ root: store.layout.root, found: await store.get(key) }));
+export async function getCommand(key: string, options: { store: string; blobs?: string }, output: Output): Promise<number> {
+  const { root, found } = await readStore(options.store, async (store) => ({ root: store.layout.root, found: await store.get(key) }), options);
   if (!found) {
     output.error(`no item with key '${key}' in ${root}`, { prefix: 'bwrite: ' });
     return 1;
@@ -24,8 +24,8 @@ const DAMAGED_SHOWN = 10;
  * rsync facing an unreadable file, it gets every intact value out of a damaged store (what a
  * user salvaging data needs), while the exit code keeps `export > backup && …` from trusting it.
  */
-export async function exportCommand(options: { store: string; prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {
-  return readStore(options.store, (store) => exportValues(store, options, output));
+export async function exportCommand(options: { store: string; blobs?: string; prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {
+  return readStore(options.store, (store) => exportValues(store, options, output), options);
 }
 
 async function exportValues(store: Store, options: { prefix?: string; withKeys?: boolean }, output: Output): Promise<number> {

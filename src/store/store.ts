@@ -45,6 +45,7 @@ import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
 import type { BlobBackend, FailureEntries, ItemIndex, RunHistory } from './backend.js';
+import { openBlobs } from './blob-location.js';
 import { BlobStore } from './blob-store.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
@@ -67,6 +68,11 @@ export interface StoreOptions {
    * index does it still upgrade an older schema and keep the count `stats` makes (see IndexDb).
    */
   readOnly?: boolean;
+  /**
+   * `s3://BUCKET/PREFIX`: values over the inline limit go to object storage there, not to blobs/.
+   * The store remembers it: later, leaving it out reads from there, and another place is refused.
+   */
+  blobs?: string;
 }
 
 export class Store {
@@ -80,11 +86,11 @@ export class Store {
   readonly leaseMs: number;
   private readonly leases = new Set<RunLease>();
 
-  constructor(layout: StoreLayout, index: ItemIndex, options: StoreOptions) {
+  constructor(layout: StoreLayout, index: ItemIndex, options: StoreOptions & { blobBackend?: BlobBackend }) {
     this.layout = layout;
     this.durable = options.durable ?? false;
     this.index = index;
-    this.blobs = new BlobStore(layout, { durable: this.durable });
+    this.blobs = options.blobBackend ?? new BlobStore(layout, { durable: this.durable });
     this.runs = index.runs;
     this.failureRows = index.failureRows;
     this.faults = options.faults ?? FaultInjector.none();
@@ -162,7 +168,14 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       throw storeError(layout, error);
     });
   }
-  return new Store(layout, index, { ...options, faults: options.faults ?? FaultInjector.fromEnv() });
+  let blobBackend: BlobBackend;
+  try {
+    blobBackend = openBlobs(layout, index, { blobs: options.blobs, decides: !options.readOnly && options.create !== false, durable: options.durable ?? false });
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  return new Store(layout, index, { ...options, blobBackend, faults: options.faults ?? FaultInjector.fromEnv() });
 }
 
 /**
@@ -170,8 +183,8 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
  * and closes it: a read that cannot be trusted (`IndexDb.close`) fails, whatever `read` returned
  * or threw.
  */
-export async function readStore<T>(dir: string, read: (store: Store) => T | Promise<T>): Promise<T> {
-  const store = await openStore(dir, { readOnly: true });
+export async function readStore<T>(dir: string, read: (store: Store) => T | Promise<T>, options: Pick<StoreOptions, 'blobs'> = {}): Promise<T> {
+  const store = await openStore(dir, { readOnly: true, blobs: options.blobs });
   try {
     return await read(store);
   } finally {
