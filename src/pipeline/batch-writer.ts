@@ -336,6 +336,7 @@ export class BatchWriter {
    * transaction failed) one after the other, each with its own retries and failure handling.
    */
   private async commitGroup(group: ReadyBatch[]): Promise<BatchOutcome[]> {
+    await this.store.faults.pauseBeforeCommit();
     if (group.length > 1 && !this.fatal && !this.halted && group.every((batch) => batch.hold && !batch.settled.some((entry) => !entry.ok && entry.interrupted))) {
       const together = await this.commitTogether(group);
       if (together) return together;

@@ -1,5 +1,5 @@
 import { BwriteError } from '../errors.js';
-import { blobsRemovedAt } from '../store/gc.js';
+import { BLOBS_REMOVED_AT } from '../store/gc.js';
 import type { LeaseHold, RunLease } from '../store/run-lease.js';
 import { LeaseLapsedError } from '../store/run-lease.js';
 import { newRunId, type RunTotals } from '../store/run-log.js';
@@ -33,11 +33,10 @@ export class WriterRun {
   private readonly totals: () => RunTotals;
   private own: RunLease | null = null;
   /**
-   * Where gc removes under the index's lock (object storage): when each batch's blobs were last
-   * written or found there, if later than its hold's start; batches gc may have robbed are marked.
+   * Where gc removes under the index's lock (object storage): the record of gc's last removal
+   * (`BLOBS_REMOVED_AT`) as each batch last read it before writing its blobs.
    */
-  private readonly written = new WeakMap<LeaseHold, number>();
-  private readonly robbed = new WeakSet<LeaseHold>();
+  private readonly removalSeen = new WeakMap<LeaseHold, string | undefined>();
 
   constructor(store: Store, given: RunLease | undefined, totals: () => RunTotals) {
     this.store = store;
@@ -52,7 +51,9 @@ export class WriterRun {
   /** A batch's hold, taken before it writes any blob; may register or resume the run (an index write, retried). */
   async hold(policy: RetryPolicy, hooks: RetryHooks): Promise<LeaseHold> {
     const lease = this.lease();
-    return (await withRetry(() => lease.begin(), policy, hooks)).value;
+    const hold = (await withRetry(() => lease.begin(), policy, hooks)).value;
+    if (this.store.blobs.removesUnderLock) this.removalSeen.set(hold, this.store.index.readSetting(BLOBS_REMOVED_AT));
+    return hold;
   }
 
   release(hold: LeaseHold): void {
@@ -71,12 +72,11 @@ export class WriterRun {
     for (;;) {
       const epoch = lease.secure();
       for (const { hold, blobs } of batches) {
-        if (hold.epoch === epoch && !this.robbed.has(hold)) continue;
-        const started = Date.now();
+        const removal = this.removalNow(hold);
+        if (hold.epoch === epoch && removal === undefined) continue;
         await this.refresh(blobs);
         hold.epoch = epoch;
-        this.robbed.delete(hold);
-        this.written.set(hold, started);
+        if (removal !== undefined) this.removalSeen.set(hold, removal);
       }
       try {
         return commit();
@@ -88,17 +88,21 @@ export class WriterRun {
 
   /**
    * Inside the batch's transaction: throws LeaseLapsedError, rolling it back, if the lease is at
-   * risk; or BlobsRemovedError if gc removed objects since the batch's blobs were written (gc.ts
-   * records when, under this same lock; the slack is the hosts' clock agreement rule 3 assumes).
+   * risk; or BlobsRemovedError if gc removed objects since the batch last read its record, before
+   * writing its blobs: gc writes the record under this same lock once its removal is done (gc.ts),
+   * so blobs written after reading a record are safe from every removal up to it. No clock is
+   * compared, so no host's clock matters here.
    */
   confirm(hold: LeaseHold): void {
     this.lease().confirm(hold);
-    if (!this.store.blobs.removesUnderLock) return;
-    const written = this.written.get(hold) ?? hold.since;
-    if (blobsRemovedAt(this.store) + this.store.leaseMs / 4 >= written) {
-      this.robbed.add(hold);
-      throw new BlobsRemovedError();
-    }
+    if (this.removalNow(hold) !== undefined) throw new BlobsRemovedError();
+  }
+
+  /** The record of gc's last removal if it moved since the batch read it; undefined if not (or blobs are local). */
+  private removalNow(hold: LeaseHold): string | undefined {
+    if (!this.store.blobs.removesUnderLock) return undefined;
+    const now = this.store.index.readSetting(BLOBS_REMOVED_AT);
+    return now !== this.removalSeen.get(hold) ? now : undefined;
   }
 
   /** Finishes the writer's own run with its totals; a lease given by the caller is left to it. */

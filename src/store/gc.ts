@@ -22,15 +22,14 @@ const CLOCK_SLACK_MS = 50;
 /** Blobs removed under one hold of the index's write lock, where removals need it. */
 const REMOVAL_GROUP = 100;
 /**
- * The setting gc moves to the time of each removal from object storage, in the transaction that
- * holds the write lock across it: a batch whose blobs were written before it writes them again
- * before it commits (`blobsRemovedAt`, checked in `WriterRun.confirm`).
+ * The setting gc moves on (to the time, and always forward) after each removal from object
+ * storage, in the transaction that holds the write lock across it: a batch that read another
+ * value before writing its blobs writes them again before it commits (`WriterRun.confirm`).
  */
 export const BLOBS_REMOVED_AT = 'blobs_removed_at';
 
-/** When gc last removed blobs under the index's write lock (ms), or 0; read inside a batch's transaction. */
-export function blobsRemovedAt(store: Store): number {
-  return Number(store.index.readSetting(BLOBS_REMOVED_AT) ?? 0);
+function nextRemovalMark(store: Store): string {
+  return String(Math.max(Date.now(), Number(store.index.readSetting(BLOBS_REMOVED_AT) ?? 0) + 1));
 }
 
 /**
@@ -73,9 +72,9 @@ export async function collectGarbage(store: Store, options: { dryRun?: boolean }
 /**
  * Object storage: no blob can be set aside and re-checked, so each group is removed inside one
  * write transaction of the index, where no batch commits: the group's digests are checked again to
- * be unreferenced there, removed, and the time after the removal recorded (`BLOBS_REMOVED_AT`)
- * before the lock is given up. A batch that committed before saw its rows spare its blobs; one that
- * commits after sees the time, later than its blobs were written, and writes them again first.
+ * be unreferenced there, removed, and the removal recorded (`BLOBS_REMOVED_AT`) before the lock
+ * is given up. A batch that committed before saw its rows spare its blobs; one that commits after
+ * finds the record moved since it read it before writing its blobs, and writes them again first.
  */
 async function removeUnderLock(store: Store, candidates: Candidate[], cutoff: number, report: GcReport): Promise<void> {
   for (let start = 0; start < candidates.length; start += REMOVAL_GROUP) {
@@ -94,7 +93,7 @@ async function removeUnderLock(store: Store, candidates: Candidate[], cutoff: nu
         failure = error;
       }
       // Recorded even when the removal failed part-way: some of the group may be gone.
-      store.index.writeSettingInTransaction(BLOBS_REMOVED_AT, String(Date.now()));
+      store.index.writeSettingInTransaction(BLOBS_REMOVED_AT, nextRemovalMark(store));
     });
     if (failure) throw failure;
   }
