@@ -55,6 +55,15 @@ export function classifyError(error: unknown): ErrorClass {
   return 'permanent';
 }
 
+// A server that still fails once the retries are spent is down, not the item bad: the run ends
+// (exit 3), keeping what it committed for --resume, instead of failing every item that follows.
+const DOWN_WHEN_EXHAUSTED = new Set(['E_S3_UNAVAILABLE']);
+
+/** How an error is handled once the retries it was given are spent (or it had none). */
+export function classifyExhausted(error: unknown): ErrorClass {
+  return DOWN_WHEN_EXHAUSTED.has(errorCode(error)) ? 'fatal' : classifyError(error);
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

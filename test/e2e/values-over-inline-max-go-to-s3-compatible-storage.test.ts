@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/robustness.js';
+import { openStore, BatchWriter } from '../../dist/index.js';
 import { describeRun, sha256 } from '../helpers/store.js';
 import { freshPrefix, getObject, objectKey, objectKeys, putObject, s3Available } from '../helpers/s3.js';
 
@@ -186,5 +187,43 @@ describe.runIf(s3Available)('values over --inline-max on S3-compatible storage',
     expect(get.code).toBe(3);
     expect(get.stderr).toContain(`the value of key 'k2' cannot be read`);
     expect(get.stdout).toBe('');
+  });
+
+  it('object storage that refuses connections ends the import with exit 3, keeping what it committed, and --resume completes it once it answers', async () => {
+    const dir = await tempDir();
+    const store = join(dir, 'store');
+    const { url, prefix } = freshPrefix();
+    const lines = Array.from({ length: 12 }, (_, i) => big(`v${i}`));
+    await importLines(store, url, lines.slice(0, 6), 'in.ndjson');
+    const input = await writeText(join(dir, 'in.ndjson'), lines.map((line) => `${line}\n`).join(''));
+    const args = ['import', '--store', store, '--blobs', url, '--inline-max', '100', '--key', 'k{$line}', '--resume', '--retries', '2', '--retry-delay', '10', '-q', input];
+
+    const refused = await run(args, { AWS_ENDPOINT_URL: 'http://127.0.0.1:1' });
+    expect(refused.code, describeRun(args, refused)).toBe(3);
+    expect(linesOf(refused.stderr), describeRun(args, refused)).toEqual([expect.stringMatching(/^bwrite: error: the store failed: object storage did not answer writing s3:\/\/.* \(ECONNREFUSED\); what was committed stays/)]);
+    expect(await ok(['get', 'k6', '--store', store])).toBe(`${lines[5]}\n`);
+
+    await ok(args);
+    expect(linesOf(await ok(['export', '--store', store])).sort()).toEqual([...lines].sort());
+    expect(await objectKeys(prefix)).toHaveLength(12);
+    expect((await run(['verify', '--deep', '--store', store])).code).toBe(0);
+  });
+
+  it("the library's openStore takes blobs: a writer's values go to object storage and bin/bwrite reads them back", async () => {
+    const dir = await tempDir();
+    const storeDir = join(dir, 'store');
+    const { url, prefix } = freshPrefix();
+    const value = big('library');
+    const store = await openStore(storeDir, { blobs: url });
+    try {
+      const writer = new BatchWriter(store, { maxConcurrent: 4, inlineMax: 100 });
+      await writer.writeOne('lib', value);
+      expect((await store.get('lib'))?.value.toString()).toBe(value);
+    } finally {
+      await store.close();
+    }
+    expect(await objectKeys(prefix)).toEqual([objectKey(prefix, sha256(value))]);
+    expect(await ok(['get', 'lib', '--store', storeDir])).toBe(`${value}\n`);
+    await expect(openStore(storeDir)).rejects.toThrow(`keeps its values in ${url}, and no --blobs was given`);
   });
 });
