@@ -3,7 +3,7 @@ import { BwriteError } from '../errors.js';
 import type { BlobBackend, ItemIndex } from './backend.js';
 import { BlobStore } from './blob-store.js';
 import type { StoreLayout } from './layout.js';
-import { parseS3Url, S3Blobs } from './s3-blobs.js';
+import { parseS3Url, type S3Location } from './s3-location.js';
 
 /** The setting that says where a store's blobs are: an `s3://` URL; absent (or `local`) for its blobs/ directory. */
 export const BLOBS_SETTING = 'blobs';
@@ -23,7 +23,7 @@ export interface BlobChoice {
  * local blob decides, and the index remembers it; readers use what it remembers without being told.
  * A mismatch is a usage error (exit 2) that names both places.
  */
-export function openBlobs(layout: StoreLayout, index: ItemIndex, choice: BlobChoice): BlobBackend {
+export async function openBlobs(layout: StoreLayout, index: ItemIndex, choice: BlobChoice): Promise<BlobBackend> {
   const given = choice.blobs === undefined ? undefined : parseS3Url(choice.blobs, '--blobs (or BWRITE_BLOBS)').url;
   const remembered = index.readSetting(BLOBS_SETTING) ?? LOCAL;
   if (remembered !== LOCAL) {
@@ -33,14 +33,20 @@ export function openBlobs(layout: StoreLayout, index: ItemIndex, choice: BlobCho
     if (given === undefined && choice.decides) {
       throw mismatch(`the store ${layout.root} keeps its values in ${remembered}, and no --blobs was given: give --blobs ${remembered} (or BWRITE_BLOBS) to write to it`);
     }
-    return new S3Blobs(parseS3Url(remembered, `the blobs setting of ${layout.root}`));
+    return s3Blobs(parseS3Url(remembered, `the blobs setting of ${layout.root}`));
   }
   if (given === undefined) return new BlobStore(layout, { durable: choice.durable });
   if (!choice.decides || hasLocalBlobs(layout)) {
     throw mismatch(`the store ${layout.root} keeps its values in its directory ${layout.blobs}, not ${given}: leave out --blobs (and BWRITE_BLOBS), or use another --store`);
   }
   index.writeSetting(BLOBS_SETTING, given);
-  return new S3Blobs(parseS3Url(given, '--blobs (or BWRITE_BLOBS)'));
+  return s3Blobs(parseS3Url(given, '--blobs (or BWRITE_BLOBS)'));
+}
+
+/** Loaded only for a store whose values are in object storage: the AWS SDK is large to load. */
+async function s3Blobs(where: S3Location): Promise<BlobBackend> {
+  const { S3Blobs } = await import('./s3-blobs.js');
+  return new S3Blobs(where);
 }
 
 function mismatch(message: string): BwriteError {

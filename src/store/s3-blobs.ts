@@ -4,6 +4,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { BwriteError } from '../errors.js';
 import type { BlobBackend, BlobStat, ListedBlob } from './backend.js';
 import { isDigest } from './layout.js';
+import type { S3Location } from './s3-location.js';
 import type { StrayEntry, TempFile } from './scan.js';
 
 /** Values larger than this go up in parts (each with its own SHA-256), so a failed part is all that is sent again. */
@@ -13,28 +14,6 @@ const RECENT_LIMIT = 65_536;
 // Long enough for a part of PART_SIZE on a slow link; an idle socket past it is a transient error.
 const REQUEST_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-
-/** Where a store's blobs are in object storage: `s3://BUCKET/PREFIX`. */
-export interface S3Location {
-  bucket: string;
-  /** Without a slash at either end; empty for the bucket's top. */
-  prefix: string;
-  /** The URL as the store remembers it. */
-  url: string;
-}
-
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-/** Parses `s3://BUCKET/PREFIX` (PREFIX optional); throws a usage error naming `from` for anything else. */
-export function parseS3Url(text: string, from: string): S3Location {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(text);
-  const bucket = match?.[1] ?? '';
-  const prefix = (match?.[2] ?? '').replace(/\/+$/, '');
-  if (!match || !BUCKET.test(bucket) || prefix.includes('//') || /[\u0000-\u001f\u007f]/.test(prefix)) {
-    throw new BwriteError('E_USAGE', `${from} must be s3://BUCKET/PREFIX (a bucket name of lowercase letters, digits, dots and dashes), got '${text}'`);
-  }
-  return { bucket, prefix, url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}` };
-}
 
 /** What one object's SDK error means to bwrite; the SDK's own text is never shown (it may quote a key id). */
 interface SdkError {

@@ -170,7 +170,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   }
   let blobBackend: BlobBackend;
   try {
-    blobBackend = openBlobs(layout, index, { blobs: options.blobs, decides: !options.readOnly && options.create !== false, durable: options.durable ?? false });
+    blobBackend = await openBlobs(layout, index, { blobs: options.blobs, decides: !options.readOnly && options.create !== false, durable: options.durable ?? false });
   } catch (error) {
     index.close();
     throw error;

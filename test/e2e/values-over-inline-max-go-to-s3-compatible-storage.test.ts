@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
+import { linesOf, runBwrite, sleep, startBwrite, tempDir, writeText, type RunResult } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/robustness.js';
 import { openStore, BatchWriter } from '../../dist/index.js';
 import { describeRun, sha256 } from '../helpers/store.js';
@@ -13,7 +13,7 @@ import { freshPrefix, getObject, objectKey, objectKeys, putObject, s3Available }
 
 const big = (tag: string, size = 2000) => JSON.stringify({ tag, pad: tag.repeat(Math.ceil(size / tag.length)).slice(0, size) });
 
-async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<RunResult> {
   const result = await runBwrite(args, { env });
   expect(result.stderr, describeRun(args, result)).not.toMatch(/^\s+at /m);
   return result;
