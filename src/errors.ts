@@ -33,9 +33,10 @@ export class BwriteError extends Error {
 export type ErrorClass = 'transient' | 'fatal' | 'permanent';
 
 // E_S3_UNAVAILABLE: object storage answered 500, 503 SlowDown or 429, or the connection was reset,
-// refused or timed out; E_S3_DENIED: it refused the credentials or the bucket (s3-blobs.ts).
+// refused or timed out; E_S3_DENIED: it refused the credentials or the bucket; E_S3_CONFIG: the
+// SDK found no credentials or no region (s3-blobs.ts).
 const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'E_S3_UNAVAILABLE']);
-const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'E_S3_DENIED']);
+const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'E_S3_DENIED', 'E_S3_CONFIG']);
 
 /** The code of an error as Node or better-sqlite3 reports it (`SQLITE_BUSY_SNAPSHOT` → `SQLITE_BUSY`). */
 export function errorCode(error: unknown): string {

@@ -203,7 +203,7 @@ export class S3Blobs implements BlobBackend {
 
   /**
    * The SDK's error as one sentence of bwrite's, with a code the retry rules know (errors.ts):
-   * E_S3_UNAVAILABLE is retried, E_S3_DENIED ends the run, ENOENT is a missing object; the
+   * E_S3_UNAVAILABLE is retried, E_S3_DENIED and E_S3_CONFIG end the run, ENOENT is a missing object; the
    * SDK's text is left out, as some of its errors quote the access key id.
    */
   private failure(error: unknown, doing: string): BwriteError {
@@ -219,11 +219,16 @@ export class S3Blobs implements BlobBackend {
     if (status === 429 || (status !== undefined && status >= 500) || name === 'TimeoutError' || NETWORK.has(sdk.code ?? '')) {
       return new BwriteError('E_S3_UNAVAILABLE', `object storage did not answer ${doing} (${status ? answered : (sdk.code ?? name)})`, { cause: error });
     }
+    // Before any request: the SDK found no credentials or no region in its chain.
+    if (status === undefined && (name === 'CredentialsProviderError' || /region/i.test((error as Error).message ?? ''))) {
+      const missing = name === 'CredentialsProviderError' ? 'no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE' : 'no region: set AWS_REGION, or AWS_PROFILE';
+      return new BwriteError('E_S3_CONFIG', `object storage cannot be used for ${doing}: ${missing}`, { cause: error });
+    }
     return new BwriteError('E_S3', `object storage failed ${doing} (${answered})`, { cause: error });
   }
 }
 
-const DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'AllAccessDisabled', 'InvalidBucketName', 'CredentialsProviderError']);
+const DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'AllAccessDisabled', 'InvalidBucketName']);
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 
 function statusOf(error: unknown): number | undefined {

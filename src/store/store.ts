@@ -26,6 +26,9 @@
  *    check since the batch's blobs were written found it at risk; otherwise the run renews the
  *    lease, refreshes every blob of the batch (writing again any gc removed), and tries again.
  *    Hosts that share a store need clocks that agree to well within a quarter of the lease.
+ *    Object storage has no rename and no way to touch an object: there gc removes in groups under
+ *    the index's write lock and records each removal, and a batch that finds a removal recorded
+ *    since it began writes its blobs again before it commits (gc.ts, WriterRun.confirm).
  * 4. A batch's rows, its source's resume watermark and its failure entries commit in one
  *    transaction, and a run's batches commit in input order: the watermark is always a gap-free
  *    prefix of the input. It only moves forward over the same input: under `--resume`, rows and

@@ -170,6 +170,22 @@ describe.runIf(s3Available)('values over --inline-max on S3-compatible storage',
     }
   });
 
+  it('no credentials or no region anywhere in the chain ends the import with exit 3 and a sentence saying what to set', async () => {
+    const dir = await tempDir();
+    const { url } = freshPrefix();
+    const input = await writeText(join(dir, 'in.ndjson'), `${big('a')}\n`);
+    const nowhere = { HOME: join(dir, 'home'), AWS_PROFILE: undefined, AWS_CONFIG_FILE: undefined, AWS_SHARED_CREDENTIALS_FILE: undefined };
+    for (const [unset, says] of [
+      [{ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined }, 'no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE'],
+      [{ AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined }, 'no region: set AWS_REGION, or AWS_PROFILE'],
+    ] as const) {
+      const args = ['import', '--store', join(dir, `store-${says.slice(3, 9)}`), '--blobs', url, '--inline-max', '100', '--key', 'k{$line}', '-q', input];
+      const result = await run(args, { ...nowhere, ...unset });
+      expect(result.code, describeRun(args, result)).toBe(3);
+      expect(linesOf(result.stderr), describeRun(args, result)).toEqual([expect.stringContaining(says)]);
+    }
+  });
+
   it('an object overwritten with other bytes is reported by verify --deep, and get refuses it with exit 3', async () => {
     const dir = await tempDir();
     const store = join(dir, 'store');
