@@ -147,6 +147,8 @@ export class IndexDb implements ItemIndex {
   readonly failureRows: FailureRows;
   readonly path: string;
   readonly readOnly: boolean;
+  /** An `inTransactionAsync` or `inReadTransactionAsync` is open on this connection. */
+  private asyncOpen = false;
   /** Whether this user may write the index (always, unless `readOnly`: see `openReadOnlyIndex`). */
   private readonly mayWrite: boolean;
   /** The state of index.db when a read-only index was opened without locks (`openReadOnlyIndex`). */
@@ -217,7 +219,18 @@ export class IndexDb implements ItemIndex {
    * commit together, or roll back together if it throws.
    */
   inTransaction<T>(apply: () => T): T {
+    this.refuseDuringAsync();
     return this.db.transaction(apply).immediate();
+  }
+
+  /**
+   * A batch committing on this connection while gc or verify holds an async transaction open on it
+   * would join that transaction (better-sqlite3 nests it as a savepoint): it waits and tries again,
+   * as if another process held the lock.
+   */
+  private refuseDuringAsync(): void {
+    if (!this.asyncOpen) return;
+    throw Object.assign(new Error('the index is held by a gc or verify on this connection; tried again'), { code: 'SQLITE_BUSY' });
   }
 
   /** Runs `read` in one read transaction: what it reads is one state of the index. */
@@ -235,14 +248,18 @@ export class IndexDb implements ItemIndex {
 
   /** better-sqlite3's transactions take no promise: BEGIN and COMMIT by hand around the awaits. */
   private async openTransaction<T>(begin: string, body: () => Promise<T>): Promise<T> {
+    this.refuseDuringAsync();
     this.db.exec(begin);
+    this.asyncOpen = true;
     let result: T;
     try {
       result = await body();
     } catch (error) {
+      this.asyncOpen = false;
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
+    this.asyncOpen = false;
     this.db.exec('COMMIT');
     return result;
   }
