@@ -28,6 +28,8 @@ export interface ItemIndex {
   /**
    * As `inTransaction`, with the write lock held across `apply`'s awaits (gc removing objects that
    * no batch may commit a row for meanwhile). Nothing else may use the index until it settles.
+   * Where readers do not wait for writers (PostgreSQL), a batch's commit transaction must still
+   * wait for this one to end before it reads a setting (gc's removal record): a lock both take.
    */
   inTransactionAsync<T>(apply: () => Promise<T>): Promise<T>;
   /** As `inReadTransaction`, one view held across `read`'s awaits (a walk beside a blob listing). */
