@@ -35,8 +35,11 @@ export type ErrorClass = 'transient' | 'fatal' | 'permanent';
 /** PostgreSQL's authentication and permission failures: the run cannot go on (exit 3). */
 export const PG_DENIED_CODES: readonly string[] = ['28P01', '28000', '42501'];
 
-const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
-const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', ...PG_DENIED_CODES]);
+// E_S3_UNAVAILABLE: object storage answered 500, 503 SlowDown or 429, or the connection was reset,
+// refused or timed out; E_S3_DENIED: it refused the credentials or the bucket; E_S3_CONFIG: the
+// SDK found no credentials or no region (s3-blobs.ts).
+const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'E_S3_UNAVAILABLE']);
+const FATAL = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'E_S3_DENIED', 'E_S3_CONFIG', ...PG_DENIED_CODES]);
 
 /**
  * PostgreSQL's SQLSTATEs worth another attempt: serialization failure, deadlock, too many
@@ -60,6 +63,15 @@ export function classifyError(error: unknown): ErrorClass {
   if (TRANSIENT.has(code) || PG_TRANSIENT.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return 'transient';
   if (FATAL.has(code)) return 'fatal';
   return 'permanent';
+}
+
+// A server that still fails once the retries are spent is down, not the item bad: the run ends
+// (exit 3), keeping what it committed for --resume, instead of failing every item that follows.
+const DOWN_WHEN_EXHAUSTED = new Set(['E_S3_UNAVAILABLE']);
+
+/** How an error is handled once the retries it was given are spent (or it had none). */
+export function classifyExhausted(error: unknown): ErrorClass {
+  return DOWN_WHEN_EXHAUSTED.has(errorCode(error)) ? 'fatal' : classifyError(error);
 }
 
 export function errorMessage(error: unknown): string {

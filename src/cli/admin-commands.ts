@@ -7,8 +7,8 @@ import { countOf, formatBytes, formatCount } from './format.js';
 import type { Output } from './output.js';
 
 /** `bwrite verify`: exit 0 when every index row's value is intact, 1 otherwise. */
-export async function verifyCommand(options: { store: string; deep?: boolean; json?: boolean }, output: Output): Promise<number> {
-  const report = await readStore(options.store, (store) => verifyStore(store, { deep: options.deep }));
+export async function verifyCommand(options: { store: string; blobs?: string; deep?: boolean; json?: boolean }, output: Output): Promise<number> {
+  const report = await readStore(options.store, (store) => verifyStore(store, { deep: options.deep }), options);
   if (options.json) output.data(JSON.stringify(report));
   else {
     for (const problem of report.problems) output.data(`problem: ${problem.message}`);
@@ -22,6 +22,7 @@ export async function verifyCommand(options: { store: string; deep?: boolean; js
 
 export interface GcOptions {
   store: string;
+  blobs?: string;
   dryRun?: boolean;
   json?: boolean;
   /** `--failures-older-than`, in ms. */
@@ -33,10 +34,10 @@ export interface GcOptions {
  * `--failures-older-than`, old failures files; the first line says it all, for a cron log.
  */
 export async function gcCommand(options: GcOptions, output: Output): Promise<number> {
-  const store = await openStore(options.store, { create: false });
+  const store = await openStore(options.store, { create: false, blobs: options.blobs });
   try {
     if (!options.dryRun) completeFailureFiles(store);
-    const report = collectGarbage(store, { dryRun: options.dryRun });
+    const report = await collectGarbage(store, { dryRun: options.dryRun });
     const failures = options.failuresOlderThan === undefined ? null : pruneFailureFiles(store, options.failuresOlderThan, { dryRun: options.dryRun });
     if (options.json) output.data(JSON.stringify({ ...report, failures }));
     else {

@@ -14,6 +14,7 @@ import { trapSignals } from './signals.js';
 
 export interface DeleteOptions {
   store: string;
+  blobs?: string;
   prefix?: string;
   from?: string;
   all?: boolean;
@@ -53,9 +54,9 @@ export async function deleteCommand(keys: string[], options: DeleteOptions, outp
   const leaseMs = leaseFromEnv(process.env);
   const startedAt = Date.now();
   const tally = new DeleteTally(options, output, startedAt);
-  if (options.dryRun) await readStore(options.store, (store) => countTarget(store, target, tally));
+  if (options.dryRun) await readStore(options.store, (store) => countTarget(store, target, tally), options);
   else {
-    const store = await openStore(options.store, { create: false, leaseMs });
+    const store = await openStore(options.store, { create: false, leaseMs, blobs: options.blobs });
     try {
       await deleteTargetIn(store, target, tally);
     } finally {

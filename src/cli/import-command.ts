@@ -31,6 +31,8 @@ import type { Output } from './output.js';
 
 export interface ImportOptions {
   store: string;
+  /** `--blobs`: where values over --inline-max go (s3://BUCKET/PREFIX). */
+  blobs?: string;
   format?: FormatChoice;
   key: string;
   concurrency: number;
@@ -90,7 +92,7 @@ export async function importCommand(files: string[], options: ImportOptions, out
   const spinner = options.quiet ? { stop() {} } : await startSpinner(options.progress, output, `opening ${redactLocation(options.store)}`);
   let store: Store | null;
   try {
-    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable, leaseMs });
+    store = options.dryRun ? null : await openStore(options.store, { durable: options.durable, leaseMs, blobs: options.blobs });
   } finally {
     spinner.stop();
   }

@@ -5,7 +5,11 @@ import { isInterruptedExitCode } from './exit-codes.js';
 import { processOutput } from './output.js';
 import { buildProgram } from './program.js';
 
-const STORE_CODES = new Set(['E_STORE', 'E_DAMAGED', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', ...PG_DENIED_CODES]);
+// The SDK warns on every run under Node 20 of a support change in its later releases: nothing a
+// user of this bwrite can act on, and not one line on stderr. Still shown when set to false.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const STORE_CODES = new Set(['E_STORE', 'E_DAMAGED', 'ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'E_S3_DENIED', 'E_S3_UNAVAILABLE', 'E_S3_CONFIG', ...PG_DENIED_CODES]);
 
 /** Runs the CLI and returns the exit code; errors become one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {

@@ -44,6 +44,12 @@ export function storeDir(value: string): string {
   return value;
 }
 
+/** `--blobs` or BWRITE_BLOBS: an `s3://BUCKET/PREFIX` URL (checked in full when the store opens). */
+export function blobsUrl(value: string): string {
+  if (!value.startsWith('s3://')) throw new InvalidArgumentError('expected s3://BUCKET/PREFIX, where values over --inline-max go instead of the store directory.');
+  return value;
+}
+
 /** `--type`: shown in one-line tables and metrics labels, so printable and short. */
 export function typeTag(value: string): string {
   const problem = typeProblem(value);

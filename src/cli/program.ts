@@ -4,7 +4,7 @@ import { COUNT_ON_READ_MAX_ITEMS } from '../store/totals.js';
 import { formatCount } from './format.js';
 import type { ImportOptions } from './import-command.js';
 import { withoutControlCharacters, type Output } from './output.js';
-import { columnList, DEFAULT_STORE, delimiter, duration, encodingName, integer, oneOf, storeDir, typeTag } from './parse-options.js';
+import { blobsUrl, columnList, DEFAULT_STORE, delimiter, duration, encodingName, integer, oneOf, storeDir, typeTag } from './parse-options.js';
 import type { GcOptions } from './admin-commands.js';
 import type { CopyCommandOptions } from './copy-command.js';
 import type { DeleteOptions } from './delete-command.js';
@@ -80,11 +80,14 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
 
   // BWRITE_STORE goes through the same check as --store: an empty one is an error, not the current directory.
   const storeOption = () => new Option('-s, --store <dir>', 'the store directory, or postgres://USER@HOST:PORT/DB[?schema=NAME] for a store in PostgreSQL').env('BWRITE_STORE').default(DEFAULT_STORE).argParser(storeDir);
+  const blobsOption = () =>
+    new Option('--blobs <url>', 's3://BUCKET/PREFIX: values over --inline-max go there (remembered by the store: readers need not repeat it)').env('BWRITE_BLOBS').argParser(blobsUrl);
 
   // What import and retry share; retry reads failures files, which are NDJSON: no format options.
   const withImportOptions = (command: Command) =>
     command
       .addOption(storeOption())
+      .addOption(blobsOption())
       .option('-k, --key <spec>', "key: a field, a dotted path (user.id), or a template ('sensor:{sensor}:{ts}', {$hash}, {$line})", 'id')
       .option('-c, --concurrency <n>', 'most value writes in flight at once', integer(1, 1024), DEFAULT_CONCURRENCY)
       .option('-b, --batch-size <n>', 'records per batch; a batch commits in one transaction (batches ready at once may share one)', integer(1, 1_000_000), DEFAULT_BATCH_SIZE)
@@ -131,22 +134,25 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .argument('<key>', 'the key')
     .description('print a stored value and a newline (exit 1 when the key is absent)')
     .addOption(storeOption())
+    .addOption(blobsOption())
     .addHelpText('after', "\nExample:\n  $ bwrite get 'sensor:42:1700000000' | jq .")
-    .action(async (key: string, options: { store: string }) => setExit(await (await import('./read-commands.js')).getCommand(key, options, output)));
+    .action(async (key: string, options: { store: string; blobs?: string }) => setExit(await (await import('./read-commands.js')).getCommand(key, options, output)));
 
   program
     .command('export')
     .description('print every stored value as NDJSON, ordered by key')
     .addOption(storeOption())
+    .addOption(blobsOption())
     .option('--prefix <p>', 'only keys that start with this')
     .option('--with-keys', 'print {"key": …, "value": …} lines')
     .addHelpText('after', "\nExample:\n  $ bwrite export --prefix 'user:' --with-keys | gzip > users.ndjson.gz")
-    .action(async (options: { store: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options, output)));
+    .action(async (options: { store: string; blobs?: string; prefix?: string; withKeys?: boolean }) => setExit(await (await import('./read-commands.js')).exportCommand(options, output)));
 
   program
     .command('stats')
     .description('what the store holds and how the latest runs went')
     .addOption(storeOption())
+    .addOption(blobsOption())
     .addOption(new Option('--json', 'as one JSON object').conflicts('prometheus'))
     .option('--prometheus', 'as Prometheus text exposition')
     .option('--recount', 'count the distinct values (blob files, inline values, stored bytes) now: reads every item')
@@ -157,15 +163,17 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .command('verify')
     .description("check that every index row's value is on disk with its size (--deep: and its hash)")
     .addOption(storeOption())
+    .addOption(blobsOption())
     .option('--deep', 're-hash every value')
     .option('--json', 'as one JSON object')
     .addHelpText('after', '\nExample:\n  $ bwrite verify --deep || echo "store damaged"')
-    .action(async (options: { store: string; deep?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).verifyCommand(options, output)));
+    .action(async (options: { store: string; blobs?: string; deep?: boolean; json?: boolean }) => setExit(await (await import('./admin-commands.js')).verifyCommand(options, output)));
 
   program
     .command('gc')
     .description('remove blobs nothing refers to and leftover temporary files; with --failures-older-than, old failures files')
     .addOption(storeOption())
+    .addOption(blobsOption())
     .option('--dry-run', 'print what would be freed; remove nothing')
     .option('--failures-older-than <duration>', "also remove the store's failures files last written longer ago than this (30d, 12h, 90m), but not those of runs still running", duration)
     .option('--json', 'as one JSON object')
@@ -177,6 +185,7 @@ export function buildProgram(output: Output, setExit: (code: number) => void, ve
     .argument('[keys...]', 'the keys to delete')
     .description('delete items: named keys, the keys of a list, or every key with a prefix')
     .addOption(storeOption())
+    .addOption(blobsOption())
     .option('--prefix <p>', 'delete every item whose key starts with this (not empty: see --all)')
     .option('--from <file>', "read the keys from a file, one a line ('-' for standard input)")
     .option('--all', 'delete every item of the store')

@@ -7,6 +7,7 @@ import type { Output } from './output.js';
 
 export interface StatsOptions {
   store: string;
+  blobs?: string;
   json?: boolean;
   prometheus?: boolean;
   recount?: boolean;
@@ -14,7 +15,7 @@ export interface StatsOptions {
 
 /** `bwrite stats`: what the store holds and the latest runs; `--recount` counts the distinct values now. */
 export async function statsCommand(options: StatsOptions, output: Output): Promise<number> {
-  const stats = await readStore(options.store, (store) => storeStats(store, { recount: options.recount }));
+  const stats = await readStore(options.store, (store) => storeStats(store, { recount: options.recount }), options);
   if (options.json) output.data(JSON.stringify(statsJson(stats)));
   else if (options.prometheus) process.stdout.write(renderMetrics(statsFamilies(stats)));
   else output.data(humanStats(stats));

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DEFAULT_CONCURRENCY, DEFAULT_INLINE_MAX } from '../defaults.js';
-import { BwriteError, classifyError, errorCode } from '../errors.js';
+import { BwriteError, classifyExhausted, errorCode } from '../errors.js';
 import { LatencyHistogram } from '../metrics/histogram.js';
 import type { ConflictMode, IndexRow, RowOutcome } from '../store/index-db.js';
 import type { FailureLog } from './failure-log.js';
@@ -268,7 +268,7 @@ export class BatchWriter {
       const attempts = error instanceof AttemptsError ? error.attempts : 1;
       const cause = error instanceof AttemptsError ? error.cause : error;
       if (error instanceof AttemptsError && error.interrupted) return (key) => ({ ok: false, interrupted: true, result: interruptedResult(key, cause, attempts, 0) });
-      if (classifyError(cause) === 'fatal') this.stop(asError(cause), seq);
+      if (classifyExhausted(cause) === 'fatal') this.stop(asError(cause), seq);
       return (key) => ({ ok: false, result: failedResult(key, errorCode(cause), asError(cause), attempts, 0) });
     }
   }
@@ -324,7 +324,7 @@ export class BatchWriter {
         return { ok: false, interrupted: true, result: interruptedResult(prepared.item.key, error.cause, attempts, durationMs) };
       }
       const cause = error instanceof AttemptsError ? error.cause : error;
-      if (classifyError(cause) === 'fatal') this.stop(asError(cause), seq);
+      if (classifyExhausted(cause) === 'fatal') this.stop(asError(cause), seq);
       return { ok: false, result: failedResult(prepared.item.key, errorCode(cause), asError(cause), attempts, durationMs, prepared) };
     } finally {
       this.leave();
@@ -337,6 +337,7 @@ export class BatchWriter {
    * transaction failed) one after the other, each with its own retries and failure handling.
    */
   private async commitGroup(group: ReadyBatch[]): Promise<BatchOutcome[]> {
+    await this.store.faults.pauseBeforeCommit();
     if (group.length > 1 && !this.fatal && !this.halted && group.every((batch) => batch.hold && !batch.settled.some((entry) => !entry.ok && entry.interrupted))) {
       const together = await this.commitTogether(group);
       if (together) return together;
@@ -400,7 +401,7 @@ export class BatchWriter {
       }
       const attempts = error instanceof AttemptsError ? error.attempts : 1;
       const cause = error instanceof AttemptsError ? error.cause : error;
-      if (classifyError(cause) !== 'fatal') return this.commitAsFailed(batch, cause, attempts);
+      if (classifyExhausted(cause) !== 'fatal') return this.commitAsFailed(batch, cause, attempts);
       this.stop(asError(cause), seq);
       return this.abandon(settled, this.fatal!);
     }

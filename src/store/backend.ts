@@ -25,6 +25,15 @@ export interface ItemIndex {
   applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T;
   /** Runs `read` on one consistent view of the index. */
   inReadTransaction<T>(read: () => T): T;
+  /**
+   * As `inTransaction`, with the write lock held across `apply`'s awaits (gc removing objects that
+   * no batch may commit a row for meanwhile). Nothing else may use the index until it settles.
+   * Where readers do not wait for writers (PostgreSQL), a batch's commit transaction must still
+   * wait for this one to end before it reads a setting (gc's removal record): a lock both take.
+   */
+  inTransactionAsync<T>(apply: () => Promise<T>): Promise<T>;
+  /** As `inReadTransaction`, one view held across `read`'s awaits (a walk beside a blob listing). */
+  inReadTransactionAsync<T>(read: () => Promise<T>): Promise<T>;
 
   hasKey(key: string): boolean;
   getItem(key: string): ItemEntry | undefined;
@@ -54,6 +63,10 @@ export interface ItemIndex {
   readSetting(name: string): string | undefined;
   /** Sets a store-wide setting, in a write transaction of its own. */
   writeSetting(name: string, value: string): void;
+  /** Inside `inTransaction` or `inTransactionAsync`: sets a setting as part of that transaction. */
+  writeSettingInTransaction(name: string, value: string): void;
+  /** Of these digests, those an item keeps its value in as a blob (gc's re-check before removing). */
+  referencedDigests(digests: readonly string[]): Set<string>;
 
   /** Removing items, a batch per write transaction, with their share of the totals (rule 6). */
   itemDeletes(): ItemRemoval;
@@ -102,29 +115,45 @@ export interface ItemRemoval {
 /** What gc and verify need to know of a blob. */
 export interface BlobStat {
   size: number;
+  /** When it was last written (object storage: its LastModified). */
   mtimeMs: number;
   /** A plain blob, not a link or a directory in its place. */
   isFile: boolean;
 }
 
+/** A blob as listed; object storage lists its size and time with it, sparing a request per blob. */
+export type ListedBlob = BlobName & { stat?: BlobStat };
+
 /** Content-addressed values (rules 1 and 2): named by their SHA-256, never overwritten with other bytes. */
 export interface BlobBackend {
+  /** Where the blobs are, as the store remembers it: `local` (its blobs/ directory) or an `s3://` URL. */
+  readonly location: string;
+  /**
+   * True where a removal cannot be re-checked after the fact (object storage has no rename to set
+   * a blob aside): gc then removes in small groups under the index's write lock (gc.ts).
+   */
+  readonly removesUnderLock: boolean;
   /** Puts the bytes under their digest unless this process put them there since `freshSince`. */
   write(digest: string, bytes: Uint8Array, freshSince?: number): Promise<void>;
   /** Makes a blob fresh again for gc's grace, writing it again if it is gone. */
   refresh(digest: string, bytes: Uint8Array): Promise<void>;
   /** With --durable: what was written so far survives a power cut. */
   flushDirectories(): Promise<void>;
+  /** A blob's bytes; a missing one throws an error with code ENOENT. */
   read(digest: string): Promise<Buffer>;
-  readSync(digest: string): Buffer;
   /** Where a blob is, as messages name it. */
   locationOf(digest: string): string;
-  stat(digest: string): BlobStat | null;
-  /** Every blob in digest order, and what is there that is not a blob, one fan-out at a time. */
-  list(): Iterator<BlobName | StrayEntry>;
+  stat(digest: string): Promise<BlobStat | null>;
+  /** Every blob in digest order, and what is there that is not a blob, a page (a fan-out directory) at a time. */
+  list(): AsyncIterator<ListedBlob | StrayEntry>;
 
-  /** gc: removes a blob unless it is touched at or after `cutoff`, re-checked after setting it aside. */
-  removeUnlessTouchedSince(blob: BlobName, cutoff: number): boolean;
+  /**
+   * gc: removes blobs unless touched at or after `cutoff`; returns how many went. The local
+   * directory re-checks each after setting it aside; object storage removes them as they are,
+   * which is why gc calls it under the index's write lock (`removesUnderLock`).
+   */
+  remove(blobs: readonly ListedBlob[], cutoff: number): Promise<number>;
+  // The rest are the local directory's: object storage has no temporary files and sets nothing aside.
   /** gc and import: puts back blobs an interrupted gc set aside; how many. */
   restoreSetAside(): number;
   /** Digests of blobs an interrupted gc left set aside. */

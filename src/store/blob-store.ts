@@ -26,6 +26,8 @@ export const SYNC_WRITE_MAX = 16 * 1024;
  * or a crash never sees a half-written blob. Writing the same digest twice is harmless.
  */
 export class BlobStore implements BlobBackend {
+  readonly location = 'local';
+  readonly removesUnderLock = false;
   private readonly layout: StoreLayout;
   private readonly durable: boolean;
   /** With --durable: one syncfs(2) of the store's file system per batch, where `sync -f` has it. */
@@ -181,31 +183,27 @@ export class BlobStore implements BlobBackend {
     }
   }
 
-  readSync(digest: string): Buffer {
-    const fd = fs.openSync(this.pathOf(digest), O_RDONLY | O_NOFOLLOW);
-    try {
-      return fs.readFileSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
   locationOf(digest: string): string {
     return this.pathOf(digest);
   }
 
-  /** The blob file's `lstat`: a link or directory in its place is not a file. */
-  stat(digest: string): BlobStat | null {
+  /**
+   * The blob file's `lstat`: a link or directory in its place is not a file. Synchronous, like the
+   * listing, as one `lstat` costs less than a hand-off to the thread pool.
+   */
+  async stat(digest: string): Promise<BlobStat | null> {
     const stat = statOf(this.pathOf(digest));
     return stat && { size: stat.size, mtimeMs: stat.mtimeMs, isFile: stat.isFile() };
   }
 
-  list(): Iterator<BlobName | StrayEntry> {
-    return listBlobFiles(this.layout);
+  async *list(): AsyncGenerator<BlobName | StrayEntry> {
+    yield* listBlobFiles(this.layout);
   }
 
-  removeUnlessTouchedSince(blob: BlobName, cutoff: number): boolean {
-    return removeAside(this.layout, blob.path, cutoff);
+  async remove(blobs: readonly BlobName[], cutoff: number): Promise<number> {
+    let removed = 0;
+    for (const blob of blobs) if (removeAside(this.layout, blob.path, cutoff)) removed++;
+    return removed;
   }
 
   restoreSetAside(): number {

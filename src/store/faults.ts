@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BwriteError } from '../errors.js';
 
 /** Where a fault can be injected: one attempt to write a value, or one attempt to commit a batch. */
@@ -16,10 +18,13 @@ interface FaultRule {
 export class FaultInjector {
   private readonly rules: FaultRule[];
   private readonly random: () => number;
+  /** `BWRITE_FAULTS_PAUSE`: the file whose creation lets the run's first commit go on. */
+  private pauseFile: string | null;
 
-  constructor(rules: FaultRule[], seed: number) {
+  constructor(rules: FaultRule[], seed: number, pauseFile: string | null = null) {
     this.rules = rules;
     this.random = mulberry32(seed);
+    this.pauseFile = pauseFile;
   }
 
   static none(): FaultInjector {
@@ -29,14 +34,28 @@ export class FaultInjector {
   /** Parses `POINT:CODE:RATE,...`; throws a usage error for anything else. */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): FaultInjector {
     const spec = env.BWRITE_FAULTS?.trim();
-    if (!spec) return FaultInjector.none();
+    const pauseFile = env.BWRITE_FAULTS_PAUSE || null;
+    if (!spec) return new FaultInjector([], 0, pauseFile);
     const rules = spec.split(',').map((part) => parseRule(part.trim()));
     const seedText = env.BWRITE_FAULTS_SEED;
     const seed = seedText === undefined || seedText === '' ? (Math.random() * 2 ** 32) >>> 0 : Number(seedText);
     if (!Number.isInteger(seed)) {
       throw new BwriteError('E_USAGE', `BWRITE_FAULTS_SEED must be an integer, got '${seedText}'`);
     }
-    return new FaultInjector(rules, seed >>> 0);
+    return new FaultInjector(rules, seed >>> 0, pauseFile);
+  }
+
+  /**
+   * With `BWRITE_FAULTS_PAUSE=FILE`, the run's first commit waits, its blobs written, until FILE
+   * exists (it creates `FILE.waiting` to say so): a test puts another process's work, such as a
+   * gc, exactly between a batch's blobs and its rows.
+   */
+  async pauseBeforeCommit(): Promise<void> {
+    const file = this.pauseFile;
+    if (!file) return;
+    this.pauseFile = null;
+    fs.writeFileSync(`${file}.waiting`, '');
+    while (!fs.existsSync(file)) await sleep(20);
   }
 
   get active(): boolean {

@@ -1,6 +1,6 @@
+import type { BlobStat, ListedBlob } from './backend.js';
 import { mergeByDigest, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow } from './index-db.js';
-import type { BlobName } from './scan.js';
 import type { Store } from './store.js';
 import { TotalsTally, typesOff } from './totals.js';
 
@@ -19,6 +19,18 @@ export interface GcReport {
 
 // File times come from a coarse kernel clock that may lag the process clock by a tick.
 const CLOCK_SLACK_MS = 50;
+/** Blobs removed under one hold of the index's write lock, where removals need it. */
+const REMOVAL_GROUP = 100;
+/**
+ * The setting gc moves on (to the time, and always forward) after each removal from object
+ * storage, in the transaction that holds the write lock across it: a batch that read another
+ * value before writing its blobs writes them again before it commits (`WriterRun.confirm`).
+ */
+export const BLOBS_REMOVED_AT = 'blobs_removed_at';
+
+function nextRemovalMark(store: Store): string {
+  return String(Math.max(Date.now(), Number(store.index.readSetting(BLOBS_REMOVED_AT) ?? 0) + 1));
+}
 
 /**
  * Removes blobs that no index row refers to, and leftover temporary files. Spares everything
@@ -27,9 +39,10 @@ const CLOCK_SLACK_MS = 50;
  * in store.ts). Re-checks each blob after moving it aside, so a blob rewritten or refreshed
  * meanwhile is put back. Also repairs the running totals if `verify` would find them wrong.
  * The items in blob files and the blob files are read once, side by side (`mergeByDigest`):
- * memory does not grow with the store.
+ * memory does not grow with the store, except on object storage, where the unreferenced blobs
+ * found are removed after the walk, in groups under the index's write lock (`removeUnderLock`).
  */
-export function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): GcReport {
+export async function collectGarbage(store: Store, options: { dryRun?: boolean } = {}): Promise<GcReport> {
   const dryRun = Boolean(options.dryRun);
   // First, so that no blob an index row names is judged missing or its copy removed as temporary.
   const restoredBlobs = dryRun ? 0 : store.blobs.restoreSetAside();
@@ -38,11 +51,12 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   const report: GcReport = { dryRun, removedBlobs: 0, removedTempFiles: 0, freedBytes: 0, sparedBlobs: 0, recountedTotals: false, restoredBlobs };
   const sweep = new BlobSweep(store, cutoff, report);
   // One read transaction: the running totals compared are of the items read.
-  const { counted, running } = store.index.inReadTransaction(() => {
-    mergeByDigest(store.index.iterateBlobRowsByDigest(), store.blobs.list(), sweep);
+  const { counted, running } = await store.index.inReadTransactionAsync(async () => {
+    await mergeByDigest(store.index.iterateBlobRowsByDigest(), store.blobs.list(), sweep);
     sweep.counted.addCounts(store.index.inlineTotalsByType());
     return { counted: sweep.counted.types, running: store.index.runningTotals() };
   });
+  await removeUnderLock(store, sweep.candidates, cutoff, report);
   for (const file of store.blobs.listTemp()) {
     // A blob another gc, running now, is re-checking: never a temporary file to remove.
     if (file.mtimeMs >= cutoff || file.setAside) continue;
@@ -55,9 +69,46 @@ export function collectGarbage(store: Store, options: { dryRun?: boolean } = {})
   return report;
 }
 
+/**
+ * Object storage: no blob can be set aside and re-checked, so each group is removed inside one
+ * write transaction of the index, where no batch commits: the group's digests are checked again to
+ * be unreferenced there, removed, and the removal recorded (`BLOBS_REMOVED_AT`) before the lock
+ * is given up. A batch that committed before saw its rows spare its blobs; one that commits after
+ * finds the record moved since it read it before writing its blobs, and writes them again first.
+ */
+async function removeUnderLock(store: Store, candidates: Candidate[], cutoff: number, report: GcReport): Promise<void> {
+  for (let start = 0; start < candidates.length; start += REMOVAL_GROUP) {
+    const group = candidates.slice(start, start + REMOVAL_GROUP);
+    let failure: unknown = null;
+    await store.index.inTransactionAsync(async () => {
+      const referenced = store.index.referencedDigests(group.map(({ blob }) => blob.digest));
+      const unreferenced = group.filter(({ blob }) => !referenced.has(blob.digest));
+      report.sparedBlobs += group.length - unreferenced.length;
+      if (unreferenced.length === 0) return;
+      try {
+        await store.blobs.remove(unreferenced.map(({ blob }) => blob), cutoff);
+        report.removedBlobs += unreferenced.length;
+        for (const { stat } of unreferenced) report.freedBytes += stat.size;
+      } catch (error) {
+        failure = error;
+      }
+      // Recorded even when the removal failed part-way: some of the group may be gone.
+      store.index.writeSettingInTransaction(BLOBS_REMOVED_AT, nextRemovalMark(store));
+    });
+    if (failure) throw failure;
+  }
+}
+
+interface Candidate {
+  blob: ListedBlob;
+  stat: BlobStat;
+}
+
 /** gc's part of the walk: counts the items by type, removes each unreferenced blob old enough. */
 class BlobSweep implements DigestVisitor {
   readonly counted = new TotalsTally();
+  /** Where removals need the index's write lock: the unreferenced blobs old enough, removed after the walk. */
+  readonly candidates: Candidate[] = [];
 
   constructor(
     private readonly store: Store,
@@ -69,11 +120,19 @@ class BlobSweep implements DigestVisitor {
     this.counted.add({ size: row.size, type: row.type, inline: row.inlineSize !== null });
   }
 
-  blob(file: BlobName, referenced: boolean): void {
+  async blob(file: ListedBlob, referenced: boolean): Promise<void> {
     if (referenced) return;
-    const stat = this.store.blobs.stat(file.digest);
+    const stat = file.stat ?? (await this.store.blobs.stat(file.digest));
     if (!stat) return;
-    if (stat.mtimeMs >= this.cutoff || (!this.report.dryRun && !this.store.blobs.removeUnlessTouchedSince(file, this.cutoff))) {
+    if (stat.mtimeMs >= this.cutoff) {
+      this.report.sparedBlobs++;
+      return;
+    }
+    if (!this.report.dryRun && this.store.blobs.removesUnderLock) {
+      this.candidates.push({ blob: file, stat });
+      return;
+    }
+    if (!this.report.dryRun && (await this.store.blobs.remove([file], this.cutoff)) === 0) {
       this.report.sparedBlobs++;
       return;
     }

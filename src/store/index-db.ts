@@ -152,6 +152,8 @@ export class IndexDb implements ItemIndex {
   readonly failureRows: FailureRows;
   readonly path: string;
   readonly readOnly: boolean;
+  /** An `inTransactionAsync` or `inReadTransactionAsync` is open on this connection. */
+  private asyncOpen = false;
   /** Whether this user may write the index (always, unless `readOnly`: see `openReadOnlyIndex`). */
   private readonly mayWrite: boolean;
   /** The state of index.db when a read-only index was opened without locks (`openReadOnlyIndex`). */
@@ -222,12 +224,49 @@ export class IndexDb implements ItemIndex {
    * commit together, or roll back together if it throws.
    */
   inTransaction<T>(apply: () => T): T {
+    this.refuseDuringAsync();
     return this.db.transaction(apply).immediate();
+  }
+
+  /**
+   * A batch committing on this connection while gc or verify holds an async transaction open on it
+   * would join that transaction (better-sqlite3 nests it as a savepoint): it waits and tries again,
+   * as if another process held the lock.
+   */
+  private refuseDuringAsync(): void {
+    if (!this.asyncOpen) return;
+    throw Object.assign(new Error('the index is held by a gc or verify on this connection; tried again'), { code: 'SQLITE_BUSY' });
   }
 
   /** Runs `read` in one read transaction: what it reads is one state of the index. */
   inReadTransaction<T>(read: () => T): T {
     return this.db.transaction(read)();
+  }
+
+  inTransactionAsync<T>(apply: () => Promise<T>): Promise<T> {
+    return this.openTransaction('BEGIN IMMEDIATE', apply);
+  }
+
+  inReadTransactionAsync<T>(read: () => Promise<T>): Promise<T> {
+    return this.openTransaction('BEGIN', read);
+  }
+
+  /** better-sqlite3's transactions take no promise: BEGIN and COMMIT by hand around the awaits. */
+  private async openTransaction<T>(begin: string, body: () => Promise<T>): Promise<T> {
+    this.refuseDuringAsync();
+    this.db.exec(begin);
+    this.asyncOpen = true;
+    let result: T;
+    try {
+      result = await body();
+    } catch (error) {
+      this.asyncOpen = false;
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.asyncOpen = false;
+    this.db.exec('COMMIT');
+    return result;
   }
 
   /**
@@ -251,7 +290,7 @@ export class IndexDb implements ItemIndex {
       const { supersedes: _, ...saved } = watermark;
       this.saveWatermark.run({ ...saved, runId, now });
     }
-    if (batch.setting) this.saveSetting(batch.setting.name, batch.setting.value);
+    if (batch.setting) this.writeSettingInTransaction(batch.setting.name, batch.setting.value);
     return finish(outcomes, committedBefore);
   }
 
@@ -387,11 +426,21 @@ export class IndexDb implements ItemIndex {
   }
 
   writeSetting(name: string, value: string): void {
-    this.inTransaction(() => this.saveSetting(name, value));
+    this.inTransaction(() => this.writeSettingInTransaction(name, value));
   }
 
-  private saveSetting(name: string, value: string): void {
+  writeSettingInTransaction(name: string, value: string): void {
     this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value);
+  }
+
+  /** One scan of the items for the whole group (there is no index on sha256: see iterateBlobRowsByDigest). */
+  referencedDigests(digests: readonly string[]): Set<string> {
+    if (digests.length === 0) return new Set();
+    const found = this.db
+      .prepare(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL AND sha256 IN (SELECT value FROM json_each(?))`)
+      .pluck()
+      .all(JSON.stringify(digests)) as string[];
+    return new Set(found);
   }
 
   startBackgroundWork(durable: boolean): BackgroundCheckpoints {

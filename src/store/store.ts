@@ -26,6 +26,9 @@
  *    check since the batch's blobs were written found it at risk; otherwise the run renews the
  *    lease, refreshes every blob of the batch (writing again any gc removed), and tries again.
  *    Hosts that share a store need clocks that agree to well within a quarter of the lease.
+ *    Object storage has no rename and no way to touch an object: there gc removes in groups under
+ *    the index's write lock and records each removal, and a batch that finds a removal recorded
+ *    since it began writes its blobs again before it commits (gc.ts, WriterRun.confirm).
  * 4. A batch's rows, its source's resume watermark and its failure entries commit in one
  *    transaction, and a run's batches commit in input order: the watermark is always a gap-free
  *    prefix of the input. It only moves forward over the same input: under `--resume`, rows and
@@ -45,6 +48,7 @@ import fs from 'node:fs';
 import { BwriteError } from '../errors.js';
 import { sha256Hex } from '../sha256.js';
 import type { BlobBackend, FailureEntries, ItemIndex, RunHistory } from './backend.js';
+import { openBlobs, type BlobHome } from './blob-location.js';
 import { BlobStore } from './blob-store.js';
 import { FaultInjector } from './faults.js';
 import { IndexDb, type ItemEntry } from './index-db.js';
@@ -70,11 +74,16 @@ export interface StoreOptions {
    * index does it still upgrade an older schema and keep the count `stats` makes (see IndexDb).
    */
   readOnly?: boolean;
+  /**
+   * `s3://BUCKET/PREFIX`: values over the inline limit go to object storage there, not to blobs/.
+   * The store remembers it: later, leaving it out reads from there, and another place is refused.
+   */
+  blobs?: string;
 }
 
 /** What the kind of store decides: where its values go, and whether every value must stay inline. */
 interface StoreParts {
-  blobs?: BlobBackend;
+  blobBackend?: BlobBackend;
   /** The store has no place for blobs (a PostgreSQL store without --blobs): every value is kept in the index. */
   inlineOnly?: boolean;
 }
@@ -96,7 +105,7 @@ export class Store {
     this.layout = layout;
     this.durable = options.durable ?? false;
     this.index = index;
-    this.blobs = options.blobs ?? new BlobStore(layout, { durable: this.durable });
+    this.blobs = options.blobBackend ?? new BlobStore(layout, { durable: this.durable });
     this.inlineOnly = options.inlineOnly ?? false;
     this.runs = index.runs;
     this.failureRows = index.failureRows;
@@ -116,10 +125,10 @@ export class Store {
    * SHA-256 (hashing costs little next to the read): a damaged or missing value is reported as a
    * store problem (`E_DAMAGED`), never handed out as if it were the value.
    */
-  readValue(entry: ItemEntry): Buffer {
+  async readValue(entry: ItemEntry): Promise<Buffer> {
     let bytes: Buffer;
     try {
-      bytes = entry.inline ?? this.blobs.readSync(entry.sha256);
+      bytes = entry.inline ?? (await this.blobs.read(entry.sha256));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw damaged(entry, `its blob ${entry.sha256} is missing`, error);
@@ -132,9 +141,9 @@ export class Store {
     return bytes;
   }
 
-  get(key: string): { entry: ItemEntry; value: Buffer } | undefined {
+  async get(key: string): Promise<{ entry: ItemEntry; value: Buffer } | undefined> {
     const entry = this.index.getItem(key);
-    return entry && { entry, value: this.readValue(entry) };
+    return entry && { entry, value: await this.readValue(entry) };
   }
 
   /**
@@ -162,11 +171,7 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
   if (leaseMs !== undefined && !(Number.isSafeInteger(leaseMs) && leaseMs >= MIN_LEASE_MS)) {
     throw new BwriteError('E_USAGE', `openStore option leaseMs must be a whole number of milliseconds, at least ${MIN_LEASE_MS}, got ${String(leaseMs)}`);
   }
-  if (isPgLocation(dir)) {
-    const { index, layout } = openPgIndex(dir, { create: !options.readOnly && options.create !== false });
-    const faults = options.faults ?? FaultInjector.fromEnv();
-    return new Store(layout, index, { ...options, faults, blobs: new NoBlobs(layout.root), inlineOnly: true });
-  }
+  if (isPgLocation(dir)) return openPgStore(dir, options);
   const layout = storeLayout(dir);
   if (options.readOnly) checkStoreDir(layout, { mustExist: true });
   else prepareStoreDir(layout, { create: options.create });
@@ -183,7 +188,29 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
       throw storeError(layout, error);
     });
   }
-  return new Store(layout, index, { ...options, faults: options.faults ?? FaultInjector.fromEnv() });
+  let blobBackend: BlobBackend;
+  try {
+    blobBackend = await openBlobs(layout, index, { blobs: options.blobs, decides: !options.readOnly && options.create !== false, durable: options.durable ?? false });
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  return new Store(layout, index, { ...options, blobBackend, faults: options.faults ?? FaultInjector.fromEnv() });
+}
+
+/** A store whose index is in PostgreSQL: its values in object storage, or all inline when it has none. */
+async function openPgStore(url: string, options: StoreOptions): Promise<Store> {
+  const { index, layout } = openPgIndex(url, { create: !options.readOnly && options.create !== false });
+  const inIndex: BlobHome = { name: 'its index (every value inline)', open: () => new NoBlobs(layout.root), holdsBlobs: () => false };
+  let blobBackend: BlobBackend;
+  try {
+    blobBackend = await openBlobs(layout, index, { blobs: options.blobs, decides: !options.readOnly && options.create !== false, durable: options.durable ?? false }, inIndex);
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  const faults = options.faults ?? FaultInjector.fromEnv();
+  return new Store(layout, index, { ...options, faults, blobBackend, inlineOnly: blobBackend instanceof NoBlobs });
 }
 
 /**
@@ -191,8 +218,8 @@ export async function openStore(dir: string, options: StoreOptions = {}): Promis
  * and closes it: a read that cannot be trusted (`IndexDb.close`) fails, whatever `read` returned
  * or threw.
  */
-export async function readStore<T>(dir: string, read: (store: Store) => T | Promise<T>): Promise<T> {
-  const store = await openStore(dir, { readOnly: true });
+export async function readStore<T>(dir: string, read: (store: Store) => T | Promise<T>, options: Pick<StoreOptions, 'blobs'> = {}): Promise<T> {
+  const store = await openStore(dir, { readOnly: true, blobs: options.blobs });
   try {
     return await read(store);
   } finally {

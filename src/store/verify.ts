@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { sha256Hex } from '../sha256.js';
-import type { BlobStat } from './backend.js';
+import type { BlobStat, ListedBlob } from './backend.js';
 import { walkItemsAndBlobs, type DigestVisitor } from './digest-merge.js';
 import type { DigestRow, ItemEntry } from './index-db.js';
 import { isDigest } from './layout.js';
-import type { BlobName, StrayEntry } from './scan.js';
+import type { StrayEntry } from './scan.js';
 import type { Store } from './store.js';
 import { TotalsTally, typesOff, type TypeCounts } from './totals.js';
 
@@ -38,12 +38,12 @@ export const LISTED_PROBLEMS = 1000;
  * leave; they are counted, not problems. Items and blob files are read once, side by side
  * (`walkItemsAndBlobs`): memory does not grow with the store.
  */
-export function verifyStore(store: Store, options: { deep?: boolean } = {}): VerifyReport {
+export async function verifyStore(store: Store, options: { deep?: boolean } = {}): Promise<VerifyReport> {
   const check = new StoreCheck(store, Boolean(options.deep));
   // One read transaction: the running totals compared and the keys of the rows found wrong are
   // of the items read.
-  const running = store.index.inReadTransaction(() => {
-    walkItemsAndBlobs(store, check);
+  const running = await store.index.inReadTransactionAsync(async () => {
+    await walkItemsAndBlobs(store, check);
     if (check.deep) check.hashInline(store.index.iterateInline());
     check.problems.findKeys(store);
     return store.index.runningTotals();
@@ -85,7 +85,7 @@ class StoreCheck implements DigestVisitor {
     this.setAside = store.blobs.setAsideDigests();
   }
 
-  item(row: DigestRow, file: BlobName | null): void {
+  async item(row: DigestRow, file: ListedBlob | null): Promise<void> {
     this.items++;
     this.counted.add({ size: row.size, type: row.type, inline: row.inlineSize !== null });
     // A listed file has a digest for a name: no need to check the item's again.
@@ -97,7 +97,7 @@ class StoreCheck implements DigestVisitor {
       if (row.inlineSize !== row.size) this.problems.addItem('size', row.rowid, null, `inline value is ${row.inlineSize} bytes, recorded ${row.size}`);
       return;
     }
-    const stat = file ? this.statOf(file.digest) : this.unlistedStat(row.sha256);
+    const stat = file ? await this.statOf(file) : await this.unlistedStat(row.sha256);
     if (!stat) {
       const hint = this.setAside.has(row.sha256) ? ` (an interrupted gc left it in tmp/: 'bwrite gc' puts it back)` : '';
       this.problems.addItem('missing', row.rowid, row.sha256, `blob ${row.sha256} is missing${hint}`);
@@ -110,20 +110,20 @@ class StoreCheck implements DigestVisitor {
    * fan-out directory's (a link): then `lstat` says what is there. The walk has passed any such
    * stray by now (the listing is read up to the first file past this digest).
    */
-  private unlistedStat(digest: string): BlobStat | null {
+  private async unlistedStat(digest: string): Promise<BlobStat | null> {
     if (!this.strayNames.has(digest) && !this.strayNames.has(digest.slice(0, 2))) return null;
-    return this.statOf(digest);
+    return this.statOf({ digest });
   }
 
-  blob(file: BlobName, referenced: boolean): void {
-    const stat = this.statOf(file.digest);
+  async blob(file: ListedBlob, referenced: boolean): Promise<void> {
+    const stat = await this.statOf(file);
     if (!stat) return;
     this.blobs++;
     if (!referenced) {
       this.orphanBlobs++;
       this.orphanBytes += stat.size;
     }
-    if (this.deep && !this.hashesToName(file)) {
+    if (this.deep && !(await this.hashesToName(file))) {
       this.problems.add({ kind: referenced ? 'hash' : 'corrupt-blob', key: null, path: file.path, message: `blob ${file.digest} does not hash to its name` });
     }
   }
@@ -143,15 +143,17 @@ class StoreCheck implements DigestVisitor {
     }
   }
 
-  private statOf(digest: string): BlobStat | null {
-    if (this.statted?.digest !== digest) this.statted = { digest, stat: this.store.blobs.stat(digest) };
+  /** What the listing said of the blob, or else its stat. */
+  private async statOf(file: { digest: string; stat?: BlobStat }): Promise<BlobStat | null> {
+    const { digest } = file;
+    if (this.statted?.digest !== digest) this.statted = { digest, stat: file.stat ?? (await this.store.blobs.stat(digest)) };
     return this.statted.stat;
   }
 
   /** Whether the file's bytes hash to its name; a file removed meanwhile (by a gc) is not judged. */
-  private hashesToName(file: BlobName): boolean {
+  private async hashesToName(file: ListedBlob): Promise<boolean> {
     try {
-      return sha256Hex(this.store.blobs.readSync(file.digest)) === file.digest;
+      return sha256Hex(await this.store.blobs.read(file.digest)) === file.digest;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
       throw error;

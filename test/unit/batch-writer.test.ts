@@ -80,7 +80,7 @@ describe('BatchWriter', () => {
     const writer = new BatchWriter(store, { maxConcurrent: 32, inlineMax: 0 });
     const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 7 }, (_, i) => ({ key: 'same', value: `{"n":${b * 7 + i}}` })));
     await Promise.all(batches.map((batch) => writer.submit(batch).done));
-    expect(store.get('same')!.value.toString()).toBe(`{"n":${40 * 7 - 1}}`);
+    expect((await store.get('same'))!.value.toString()).toBe(`{"n":${40 * 7 - 1}}`);
   });
 
   it('stops on a store-fatal error and commits nothing after it', async () => {

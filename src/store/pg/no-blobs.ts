@@ -1,6 +1,6 @@
 import { BwriteError } from '../../errors.js';
-import type { BlobBackend, BlobStat } from '../backend.js';
-import type { BlobName, StrayEntry, TempFile } from '../scan.js';
+import type { BlobBackend, BlobStat, ListedBlob } from '../backend.js';
+import type { StrayEntry, TempFile } from '../scan.js';
 
 /**
  * The values' place of a PostgreSQL store without `--blobs`: there is none. Every value is kept
@@ -8,10 +8,12 @@ import type { BlobName, StrayEntry, TempFile } from '../scan.js';
  * host's disk; gc and verify find no blob here, and a row that names one is reported missing.
  */
 export class NoBlobs implements BlobBackend {
-  private readonly location: string;
+  readonly location = 'none';
+  readonly removesUnderLock = false;
+  private readonly store: string;
 
-  constructor(location: string) {
-    this.location = location;
+  constructor(store: string) {
+    this.store = store;
   }
 
   async write(): Promise<void> {
@@ -25,25 +27,21 @@ export class NoBlobs implements BlobBackend {
   async flushDirectories(): Promise<void> {}
 
   async read(digest: string): Promise<Buffer> {
-    return this.readSync(digest);
-  }
-
-  readSync(digest: string): Buffer {
-    throw Object.assign(new Error(`no blob ${digest}: ${this.location} keeps every value in its index`), { code: 'ENOENT' });
+    throw Object.assign(new Error(`no blob ${digest}: ${this.store} keeps every value in its index`), { code: 'ENOENT' });
   }
 
   locationOf(digest: string): string {
-    return `${this.location} (blob ${digest}, none kept)`;
+    return `${this.store} (blob ${digest}, none kept)`;
   }
 
-  stat(): BlobStat | null {
+  async stat(): Promise<BlobStat | null> {
     return null;
   }
 
-  *list(): Iterator<BlobName | StrayEntry> {}
+  async *list(): AsyncIterator<ListedBlob | StrayEntry> {}
 
-  removeUnlessTouchedSince(): boolean {
-    return false;
+  async remove(): Promise<number> {
+    return 0;
   }
 
   restoreSetAside(): number {
@@ -61,6 +59,6 @@ export class NoBlobs implements BlobBackend {
   removeTemp(): void {}
 
   private none(): BwriteError {
-    return new BwriteError('E_STORE', `${this.location} keeps every value in its index and has no place for blobs`);
+    return new BwriteError('E_STORE', `${this.store} keeps every value in its index and has no place for blobs`);
   }
 }

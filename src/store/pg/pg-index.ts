@@ -71,6 +71,14 @@ export class PgIndex implements ItemIndex {
     return this.session.read(read);
   }
 
+  inTransactionAsync<T>(apply: () => Promise<T>): Promise<T> {
+    return this.session.writeAsync(apply);
+  }
+
+  inReadTransactionAsync<T>(read: () => Promise<T>): Promise<T> {
+    return this.session.readAsync(read);
+  }
+
   applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
     const { rows, mode, runId, watermark } = batch;
     const now = Date.now();
@@ -202,9 +210,17 @@ export class PgIndex implements ItemIndex {
   }
 
   writeSetting(name: string, value: string): void {
-    this.inTransaction(() =>
-      this.session.run([{ sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] }]),
-    );
+    this.inTransaction(() => this.writeSettingInTransaction(name, value));
+  }
+
+  writeSettingInTransaction(name: string, value: string): void {
+    this.session.run([{ sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] }]);
+  }
+
+  referencedDigests(digests: readonly string[]): Set<string> {
+    if (digests.length === 0) return new Set();
+    const rows = this.session.rows<{ sha256: string }>(`SELECT DISTINCT sha256 FROM items WHERE inline IS NULL AND sha256 = ANY($1::text[])`, [digests]);
+    return new Set(rows.map((row) => row.sha256));
   }
 
   itemDeletes(): PgItemDeletes {

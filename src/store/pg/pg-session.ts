@@ -4,6 +4,7 @@ import type { PgLocation } from './location.js';
 import { SyncBridge, type ConnectionName, type Statement, type StatementResult } from './sync-bridge.js';
 
 const DENIED = new Set(PG_DENIED_CODES);
+const READ_BEGIN: Statement[] = [{ sql: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' }];
 
 /**
  * The index's connections to PostgreSQL, used synchronously (see SyncBridge), and its transactions:
@@ -16,6 +17,8 @@ export class PgSession {
   /** The advisory lock every write transaction of this store takes: one per schema. */
   private readonly lockId: string;
   private depth = 0;
+  /** A `writeAsync` or `readAsync` is open on the main connection. */
+  private asyncOpen = false;
 
   constructor(location: PgLocation) {
     this.location = location;
@@ -49,20 +52,67 @@ export class PgSession {
 
   /** Runs `apply` in a write transaction under the store's lock; nested, in a savepoint. */
   write<T>(apply: () => T): T {
-    return this.transaction(apply, [
-      { sql: 'BEGIN ISOLATION LEVEL READ COMMITTED' },
-      { sql: 'SELECT pg_advisory_xact_lock($1::bigint)', params: [this.lockId] },
-    ]);
+    this.refuseDuringAsync();
+    return this.transaction(apply, this.writeBegin());
   }
 
   /** Runs `read` on one snapshot of the store; inside another transaction, in that one. */
   read<T>(read: () => T): T {
     if (this.depth > 0) return read();
-    return this.transaction(read, [{ sql: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' }]);
+    return this.transaction(read, READ_BEGIN);
+  }
+
+  /** As `write`, the lock held across `apply`'s awaits (gc removing objects no batch may commit a row for meanwhile). */
+  writeAsync<T>(apply: () => Promise<T>): Promise<T> {
+    return this.asyncTransaction(apply, this.writeBegin());
+  }
+
+  /** As `read`, one snapshot held across `read`'s awaits. */
+  readAsync<T>(read: () => Promise<T>): Promise<T> {
+    return this.asyncTransaction(read, READ_BEGIN);
   }
 
   close(): void {
     this.bridge.close();
+  }
+
+  private writeBegin(): Statement[] {
+    return [{ sql: 'BEGIN ISOLATION LEVEL READ COMMITTED' }, { sql: 'SELECT pg_advisory_xact_lock($1::bigint)', params: [this.lockId] }];
+  }
+
+  /**
+   * A write from elsewhere in this process (a batch's commit) while an async transaction is open
+   * would join it: it waits and tries again, as if another host held the lock.
+   */
+  private refuseDuringAsync(): void {
+    if (!this.asyncOpen) return;
+    throw Object.assign(new Error('the index is held by a gc or verify on this connection; tried again'), { code: 'EBUSY' });
+  }
+
+  private async asyncTransaction<T>(body: () => Promise<T>, begin: Statement[]): Promise<T> {
+    this.refuseDuringAsync();
+    if (this.depth > 0) throw new BwriteError('E_INTERNAL', 'an async transaction cannot open inside another transaction');
+    try {
+      this.run(begin, 'main', 'begin');
+    } catch (error) {
+      this.undo(true, '');
+      throw error;
+    }
+    this.asyncOpen = true;
+    this.depth++;
+    let result: T;
+    try {
+      result = await body();
+    } catch (error) {
+      this.asyncOpen = false;
+      this.depth--;
+      this.undo(true, '');
+      throw error;
+    }
+    this.asyncOpen = false;
+    this.depth--;
+    this.run([{ sql: 'COMMIT' }], 'main', 'end');
+    return result;
   }
 
   private transaction<T>(body: () => T, begin: Statement[]): T {
