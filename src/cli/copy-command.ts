@@ -36,15 +36,12 @@ const PROBLEMS_SHOWN = 10;
  * store cannot be used, 130/143 when interrupted (a rerun goes on from the last committed batch).
  */
 export async function copyCommand(options: CopyCommandOptions, output: Output): Promise<number> {
-  if (options.blobsFrom !== undefined || options.blobsTo !== undefined) {
-    throw new BwriteError('E_USAGE', '--blobs-from and --blobs-to name values on S3, which this version of bwrite cannot reach yet; copy stores whose values are in their blobs/ directory');
-  }
   if (sameLocation(options.from, options.to)) throw new BwriteError('E_USAGE', '--from and --to name the same store: copy into another one');
   const leaseMs = leaseFromEnv(process.env);
-  const from = await openStore(options.from, { readOnly: true });
+  const from = await openStore(options.from, { readOnly: true, blobs: options.blobsFrom });
   let to: Store;
   try {
-    to = await openStore(options.to, { durable: options.durable, leaseMs });
+    to = await openStore(options.to, { durable: options.durable, leaseMs, blobs: options.blobsTo });
   } catch (error) {
     await from.close();
     throw error;
