@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { readCsv } from '../input/csv-reader.js';
@@ -202,7 +203,8 @@ async function* openInputs(
   startOf: ((source: InputSource, seek: Seek) => Promise<InputStart>) | null,
 ): AsyncGenerator<RunInput> {
   for (let i = 0; i < files.length; i++) {
-    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers, encoding: options.encoding });
+    const host = store?.shared ? os.hostname() : undefined;
+    const source = await openSource(files[i]!, { sourceName: options.sourceName, lineBuffers, encoding: options.encoding, host });
     opened.push(source);
     const reader = { deriveKey, maxRecordBytes: options.maxRecordSize, runInfo: store ? runInfoCache(store) : undefined, lineBuffers, encoding: () => source.encoding };
     let format = formats[i]!;

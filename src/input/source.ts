@@ -85,6 +85,11 @@ export interface OpenOptions {
   lineBuffers?: LineBuffers;
   /** `--encoding`: when not given, a UTF-16 byte-order mark says UTF-16, anything else is UTF-8. */
   encoding?: InputEncoding;
+  /**
+   * Into a store many hosts share: this host's name, which qualifies the source's id, so that the
+   * same path (or --source-name) on two hosts keeps two resume watermarks, not one they fight over.
+   */
+  host?: string;
 }
 
 export async function openSource(spec: string, options: OpenOptions = {}): Promise<InputSource> {
@@ -106,7 +111,7 @@ export async function openSource(spec: string, options: OpenOptions = {}): Promi
   const encoding = options.encoding ?? (compression ? 'utf-8' : (encodingFromBom(head) ?? 'utf-8'));
   const source: InputSource = {
     name: spec,
-    id: path.resolve(spec),
+    id: hostScoped(path.resolve(spec), options.host),
     path: path.resolve(spec),
     size: stat.isFile() ? stat.size : null,
     dev: stat.dev,
@@ -180,7 +185,7 @@ function openStdin(options: OpenOptions): InputSource {
   const sourceName = options.sourceName;
   const source: InputSource = {
     name: sourceName ?? '-',
-    id: `stdin:${sourceName ?? '-'}`,
+    id: hostScoped(`stdin:${sourceName ?? '-'}`, options.host),
     path: null,
     size: null,
     dev: null,
@@ -271,4 +276,8 @@ async function firstBytes(stream: AsyncIterable<Buffer>, length: number): Promis
     }
   }
   return { head: read.length === 1 ? read[0]! : Buffer.concat(read), rest: rest() };
+}
+
+function hostScoped(id: string, host: string | undefined): string {
+  return host === undefined ? id : `host:${host}:${id}`;
 }

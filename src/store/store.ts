@@ -86,6 +86,8 @@ interface StoreParts {
   blobBackend?: BlobBackend;
   /** The store has no place for blobs (a PostgreSQL store without --blobs): every value is kept in the index. */
   inlineOnly?: boolean;
+  /** The index is shared by many hosts (PostgreSQL): what one host keeps of its inputs is scoped by its name. */
+  shared?: boolean;
 }
 
 export class Store {
@@ -99,6 +101,8 @@ export class Store {
   readonly leaseMs: number;
   /** Every value is kept in the index, whatever --inline-max says (see StoreParts). */
   readonly inlineOnly: boolean;
+  /** See StoreParts.shared. */
+  readonly shared: boolean;
   private readonly leases = new Set<RunLease>();
 
   constructor(layout: StoreLayout, index: ItemIndex, options: StoreOptions & StoreParts) {
@@ -107,6 +111,7 @@ export class Store {
     this.index = index;
     this.blobs = options.blobBackend ?? new BlobStore(layout, { durable: this.durable });
     this.inlineOnly = options.inlineOnly ?? false;
+    this.shared = options.shared ?? false;
     this.runs = index.runs;
     this.failureRows = index.failureRows;
     this.faults = options.faults ?? FaultInjector.none();
@@ -210,7 +215,7 @@ async function openPgStore(url: string, options: StoreOptions): Promise<Store> {
     throw error;
   }
   const faults = options.faults ?? FaultInjector.fromEnv();
-  return new Store(layout, index, { ...options, faults, blobBackend, inlineOnly: blobBackend instanceof NoBlobs });
+  return new Store(layout, index, { ...options, faults, blobBackend, inlineOnly: blobBackend instanceof NoBlobs, shared: true });
 }
 
 /**
