@@ -255,7 +255,7 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
     expect((await runBwrite(['import', input, '--key', 'id'], { cwd: where.dir, env: { ...where.env, BWRITE_STORE: url } })).code).toBe(0);
     const store = await openStore(url, { readOnly: true });
     try {
-      expect(JSON.parse(store.get('k0002')!.value.toString('utf8'))).toMatchObject({ id: 'k0002' });
+      expect(JSON.parse((await store.get('k0002'))!.value.toString('utf8'))).toMatchObject({ id: 'k0002' });
       expect(store.layout.root).not.toContain(pgPassword());
     } finally {
       await store.close();
