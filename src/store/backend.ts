@@ -162,3 +162,23 @@ export interface BlobBackend {
   listTemp(): TempFile[];
   removeTemp(file: TempFile): void;
 }
+
+/**
+ * What a place for values that is not a directory answers for the directory's own parts: it has
+ * no temporary files and sets nothing aside (object storage; a PostgreSQL store without blobs).
+ */
+export abstract class WithoutLocalFiles {
+  restoreSetAside(): number {
+    return 0;
+  }
+
+  setAsideDigests(): Set<string> {
+    return new Set();
+  }
+
+  listTemp(): TempFile[] {
+    return [];
+  }
+
+  removeTemp(): void {}
+}

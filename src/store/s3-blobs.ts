@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { BwriteError } from '../errors.js';
-import type { BlobBackend, BlobStat, ListedBlob } from './backend.js';
+import { WithoutLocalFiles, type BlobBackend, type BlobStat, type ListedBlob } from './backend.js';
 import { isDigest } from './layout.js';
 import type { S3Location } from './s3-location.js';
-import type { StrayEntry, TempFile } from './scan.js';
+import type { StrayEntry } from './scan.js';
 
 /** Values larger than this go up in parts (each with its own SHA-256), so a failed part is all that is sent again. */
 export const MULTIPART_MIN = 16 * 1024 * 1024;
@@ -29,7 +29,7 @@ interface SdkError {
  * from the AWS SDK's standard chain; with an endpoint given (a server other than AWS), addressing
  * is path-style. The SDK tries each request once: bwrite's backoff is the one that retries.
  */
-export class S3Blobs implements BlobBackend {
+export class S3Blobs extends WithoutLocalFiles implements BlobBackend {
   readonly location: string;
   readonly removesUnderLock = true;
   private readonly where: S3Location;
@@ -39,6 +39,7 @@ export class S3Blobs implements BlobBackend {
   private recent = new Map<string, number>();
 
   constructor(where: S3Location) {
+    super();
     this.where = where;
     this.location = where.url;
     const endpoint = process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL;
@@ -186,20 +187,6 @@ export class S3Blobs implements BlobBackend {
       throw this.failure(error, `removing objects under ${this.location}`);
     }
   }
-
-  restoreSetAside(): number {
-    return 0;
-  }
-
-  setAsideDigests(): Set<string> {
-    return new Set();
-  }
-
-  listTemp(): TempFile[] {
-    return [];
-  }
-
-  removeTemp(): void {}
 
   /**
    * The SDK's error as one sentence of bwrite's, with a code the retry rules know (errors.ts):

@@ -1,18 +1,19 @@
 import { BwriteError } from '../../errors.js';
-import type { BlobBackend, BlobStat, ListedBlob } from '../backend.js';
-import type { StrayEntry, TempFile } from '../scan.js';
+import { WithoutLocalFiles, type BlobBackend, type BlobStat, type ListedBlob } from '../backend.js';
+import type { StrayEntry } from '../scan.js';
 
 /**
  * The values' place of a PostgreSQL store without `--blobs`: there is none. Every value is kept
  * inline in the index (Store.inlineOnly), so that a store shared by many hosts never depends on one
  * host's disk; gc and verify find no blob here, and a row that names one is reported missing.
  */
-export class NoBlobs implements BlobBackend {
+export class NoBlobs extends WithoutLocalFiles implements BlobBackend {
   readonly location = 'none';
   readonly removesUnderLock = false;
   private readonly store: string;
 
   constructor(store: string) {
+    super();
     this.store = store;
   }
 
@@ -43,20 +44,6 @@ export class NoBlobs implements BlobBackend {
   async remove(): Promise<number> {
     return 0;
   }
-
-  restoreSetAside(): number {
-    return 0;
-  }
-
-  setAsideDigests(): Set<string> {
-    return new Set();
-  }
-
-  listTemp(): TempFile[] {
-    return [];
-  }
-
-  removeTemp(): void {}
 
   private none(): BwriteError {
     return new BwriteError('E_STORE', `${this.store} keeps every value in its index and has no place for blobs`);
