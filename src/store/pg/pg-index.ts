@@ -88,6 +88,7 @@ export class PgIndex implements ItemIndex {
     if (changed.size > 0) statements.push(...upsertItems([...changed.values()], runId, now));
     statements.push(...pgSaveTotals(tally));
     if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
+    if (batch.setting) statements.push(saveSetting(batch.setting.name, batch.setting.value));
     if (statements.length > 0) this.session.run(statements);
     return finish(outcomes, committedBefore);
   }
@@ -123,12 +124,12 @@ export class PgIndex implements ItemIndex {
     return row && withBuffer(row);
   }
 
-  /** Items in key order, a page per call, each page starting past the last key of the one before. */
-  iterateItems(prefix = ''): IterableIterator<ItemEntry> {
+  /** Items in key order, with their source and line, a page per call, each page starting past the last key of the one before (or `after`). */
+  iterateItems(prefix = '', after: string | null = null): IterableIterator<ItemEntry> {
     const like = likePrefix(prefix);
     return keysetPages((last: ItemEntry | undefined) =>
       this.session
-        .rows<ItemEntry>(`SELECT ${ITEM_COLUMNS} FROM items WHERE key > $1 AND key LIKE $2 ORDER BY key LIMIT ${PAGE_ROWS}`, [last?.key ?? '', like])
+        .rows<ItemEntry>(`SELECT ${ITEM_COLUMNS}, source, line FROM items WHERE key > $1 AND key LIKE $2 ORDER BY key LIMIT ${PAGE_ROWS}`, [last?.key ?? after ?? '', like])
         .map(withBuffer),
     );
   }
@@ -202,9 +203,7 @@ export class PgIndex implements ItemIndex {
   }
 
   writeSetting(name: string, value: string): void {
-    this.inTransaction(() =>
-      this.session.run([{ sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] }]),
-    );
+    this.inTransaction(() => this.session.run([saveSetting(name, value)]));
   }
 
   itemDeletes(): PgItemDeletes {
@@ -285,6 +284,10 @@ function saveWatermark(watermark: Watermark, runId: string, now: number): Statem
         line = excluded.line, bytes = excluded.bytes, records = excluded.records, run_id = excluded.run_id, updated_at = excluded.updated_at`,
     params: [name, dev, ino, fingerprint, fingerprintLen, line, bytes, records, runId, now],
   };
+}
+
+function saveSetting(name: string, value: string): Statement {
+  return { sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] };
 }
 
 /** Bytes cross from the worker as a Uint8Array; callers hash and write them as a Buffer. */
