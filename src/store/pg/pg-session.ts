@@ -16,6 +16,8 @@ export class PgSession {
   /** The advisory lock every write transaction of this store takes: one per schema. */
   private readonly lockId: string;
   private depth = 0;
+  /** An outer transaction's BEGIN (and lock), sent with its first statements: one round trip fewer. */
+  private pendingBegin: Statement[] | null = null;
 
   constructor(location: PgLocation) {
     this.location = location;
@@ -40,8 +42,11 @@ export class PgSession {
 
   /** Statements run in order in one call (one round trip to the worker). */
   run(statements: Statement[], conn: ConnectionName = 'main', tx?: 'begin' | 'end'): StatementResult[] {
+    const begin = conn === 'main' ? this.pendingBegin : null;
+    if (begin) this.pendingBegin = null;
     try {
-      return this.bridge.run(conn, statements, tx);
+      if (!begin) return this.bridge.run(conn, statements, tx);
+      return this.bridge.run(conn, [...begin, ...statements], 'begin').slice(begin.length);
     } catch (error) {
       throw this.explained(error);
     }
@@ -68,13 +73,9 @@ export class PgSession {
   private transaction<T>(body: () => T, begin: Statement[]): T {
     const outer = this.depth === 0;
     const savepoint = `s${this.depth}`;
-    try {
-      this.run(outer ? begin : [{ sql: `SAVEPOINT ${savepoint}` }], 'main', outer ? 'begin' : undefined);
-    } catch (error) {
-      // BEGIN may have gone through and the lock not: the connection is left as it was found.
-      this.undo(outer, savepoint);
-      throw error;
-    }
+    // A failed BEGIN (or lock) is rolled back below with the body, leaving the connection as it was found.
+    if (outer) this.pendingBegin = begin;
+    else this.run([{ sql: `SAVEPOINT ${savepoint}` }]);
     this.depth++;
     let result: T;
     try {
@@ -85,12 +86,17 @@ export class PgSession {
       throw error;
     }
     this.depth--;
-    if (outer) this.run([{ sql: 'COMMIT' }], 'main', 'end');
-    else this.run([{ sql: `RELEASE SAVEPOINT ${savepoint}` }]);
+    if (!outer) this.run([{ sql: `RELEASE SAVEPOINT ${savepoint}` }]);
+    else if (this.pendingBegin) this.pendingBegin = null; // nothing was sent: nothing to commit
+    else this.run([{ sql: 'COMMIT' }], 'main', 'end');
     return result;
   }
 
   private undo(outer: boolean, savepoint: string): void {
+    if (outer && this.pendingBegin) {
+      this.pendingBegin = null;
+      return;
+    }
     try {
       this.run([{ sql: outer ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}` }], 'main', outer ? 'end' : undefined);
     } catch {
