@@ -16,6 +16,7 @@ import {
   type Watermark,
 } from '../index-db.js';
 import { TotalsTally, type Totals, type TypeCounts, type ValueCount } from '../totals.js';
+import { copyBinary, type CopyColumn } from './copy-binary.js';
 import { keysetPages, likePrefix } from './keyset.js';
 import { PgFailureRows } from './pg-failure-rows.js';
 import { PgItemDeletes, countRange } from './pg-item-deletes.js';
@@ -77,6 +78,8 @@ export class PgIndex implements ItemIndex {
     const { current, stored } = this.readBefore(rows, watermark, runId);
     const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
     const committedBefore = batch.shareInput && same ? stored.bytes : 0;
+    // Read under the store's write lock, so no other writer adds or removes a key before this commits.
+    const storedKeys = new Set(current.keys());
     const outcomes: RowOutcome[] = new Array(rows.length);
     const tally = new TotalsTally();
     const changed = new Map<string, IndexRow>();
@@ -85,7 +88,7 @@ export class PgIndex implements ItemIndex {
       outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : applyRow(row, mode, runId, now, { current, changed, tally });
     }
     const statements: Statement[] = [];
-    if (changed.size > 0) statements.push(...upsertItems([...changed.values()], runId, now));
+    if (changed.size > 0) statements.push(...writeItems([...changed.values()], storedKeys, runId, now));
     statements.push(...pgSaveTotals(tally));
     if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
     if (batch.setting) statements.push(saveSetting(batch.setting.name, batch.setting.value));
@@ -246,12 +249,34 @@ function applyRow(
   return 'written';
 }
 
+/**
+ * A batch's items: new keys sent with one COPY (the cheapest way in), keys the index held (read
+ * under the write lock, so still there) replaced by INSERT … ON CONFLICT, keeping their created_at.
+ */
+function writeItems(rows: IndexRow[], storedKeys: ReadonlySet<string>, runId: string, now: number): Statement[] {
+  const added = rows.filter((row) => !storedKeys.has(row.key));
+  const replaced = added.length === rows.length ? [] : rows.filter((row) => storedKeys.has(row.key));
+  const statements = replaced.length > 0 ? upsertItems(replaced, runId, now) : [];
+  if (added.length > 0) {
+    statements.push({
+      sql: `COPY items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at) FROM STDIN (FORMAT binary)`,
+      copyData: copyBinary(
+        ITEM_COPY_COLUMNS,
+        added.map((row) => [row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now]),
+      ),
+    });
+  }
+  return statements;
+}
+
+const ITEM_COPY_COLUMNS: CopyColumn[] = ['text', 'text', 'int8', 'text', 'bytea', 'text', 'int8', 'text', 'int8', 'int8'];
+
 /** Parameters of one statement: PostgreSQL's protocol numbers them in 16 bits. */
 const MAX_PARAMS = 65_535;
 const ITEM_PARAMS = 7;
 
 /**
- * A batch's new and replaced items, a statement per MAX_PARAMS parameters; a replaced item keeps its
+ * Items a batch replaces, a statement per MAX_PARAMS parameters; a replaced item keeps its
  * created_at. Values go as parameters of their own, which `pg` sends as binary, not as the hex text an
  * array of bytea would take.
  */

@@ -7,6 +7,8 @@ import { BwriteError } from '../../errors.js';
 export interface Statement {
   sql: string;
   params?: readonly unknown[];
+  /** With a `COPY … FROM STDIN (FORMAT binary)` statement: its data (copyBinary), handed to the worker, not copied. */
+  copyData?: Uint8Array;
 }
 
 /** What a statement returned: its rows, and how many rows it changed. */
@@ -75,7 +77,9 @@ export class SyncBridge {
   private call(request: BridgeRequest): BridgeReply {
     if (this.closed && request.op !== 'close') throw new BwriteError('E_STORE', 'the PostgreSQL connection is closed');
     Atomics.store(this.signal, 0, 0);
-    this.port.postMessage(request);
+    // COPY data moves to the worker: the caller cannot use it afterwards, and builds it anew for a retry.
+    const transfer = request.op === 'run' ? request.statements.flatMap((statement) => (statement.copyData ? [statement.copyData.buffer as ArrayBuffer] : [])) : [];
+    this.port.postMessage(request, transfer);
     if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
       throw Object.assign(new Error('PostgreSQL did not answer in time'), { code: 'ETIMEDOUT' });
     }
