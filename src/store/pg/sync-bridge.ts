@@ -26,6 +26,8 @@ export type BridgeRequest =
 
 export type BridgeReply = { ok: true; results: StatementResult[] } | { ok: false; error: { message: string; code?: string; name?: string } };
 
+const WORKER_YOUNG_GENERATION_MB = 4;
+
 /** How long a call waits for the worker before it gives up on the server (a query the server never answers). */
 const CALL_TIMEOUT_MS = 10 * 60_000;
 
@@ -50,6 +52,9 @@ export class SyncBridge {
     this.worker = new Worker(script, {
       workerData: { port: port2, signal: this.signal, config },
       transferList: [port2],
+      // What the worker allocates lives for one call: a small young generation is collected often
+      // and keeps the process's peak memory down. The old generation is not capped (pages of values).
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     this.worker.unref();
     this.port = port1;
