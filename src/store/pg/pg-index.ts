@@ -92,7 +92,8 @@ export class PgIndex implements ItemIndex {
     statements.push(...pgSaveTotals(tally));
     if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
     if (batch.setting) statements.push(saveSetting(batch.setting.name, batch.setting.value));
-    if (statements.length > 0) this.session.run(statements);
+    // Sent with the transaction's next call: its COMMIT, or the next batch's read in a shared transaction.
+    this.session.defer(statements);
     return finish(outcomes, committedBefore);
   }
 

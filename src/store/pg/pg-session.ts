@@ -18,6 +18,8 @@ export class PgSession {
   private depth = 0;
   /** An outer transaction's BEGIN (and lock), sent with its first statements: one round trip fewer. */
   private pendingBegin: Statement[] | null = null;
+  /** Writes whose results nobody reads, sent with the transaction's next call (at the latest, its COMMIT). */
+  private deferred: Statement[] = [];
 
   constructor(location: PgLocation) {
     this.location = location;
@@ -42,14 +44,30 @@ export class PgSession {
 
   /** Statements run in order in one call (one round trip to the worker). */
   run(statements: Statement[], conn: ConnectionName = 'main', tx?: 'begin' | 'end'): StatementResult[] {
-    const begin = conn === 'main' ? this.pendingBegin : null;
-    if (begin) this.pendingBegin = null;
+    const before = conn === 'main' ? this.takeQueued() : { statements: [], begins: false };
     try {
-      if (!begin) return this.bridge.run(conn, statements, tx);
-      return this.bridge.run(conn, [...begin, ...statements], 'begin').slice(begin.length);
+      if (before.statements.length === 0) return this.bridge.run(conn, statements, tx);
+      return this.bridge.run(conn, [...before.statements, ...statements], before.begins ? 'begin' : tx).slice(before.statements.length);
     } catch (error) {
       throw this.explained(error);
     }
+  }
+
+  /**
+   * Inside a write transaction: statements whose results are not needed, sent with the next call
+   * on the main connection. One that fails fails that call, and the transaction rolls back.
+   */
+  defer(statements: Statement[]): void {
+    if (this.depth === 0 || this.pendingBegin) this.run(statements);
+    else this.deferred.push(...statements);
+  }
+
+  private takeQueued(): { statements: Statement[]; begins: boolean } {
+    const begin = this.pendingBegin;
+    const statements = [...(begin ?? []), ...this.deferred];
+    this.pendingBegin = null;
+    this.deferred = [];
+    return { statements, begins: begin !== null };
   }
 
   /** Runs `apply` in a write transaction under the store's lock; nested, in a savepoint. */
@@ -88,11 +106,22 @@ export class PgSession {
     this.depth--;
     if (!outer) this.run([{ sql: `RELEASE SAVEPOINT ${savepoint}` }]);
     else if (this.pendingBegin) this.pendingBegin = null; // nothing was sent: nothing to commit
-    else this.run([{ sql: 'COMMIT' }], 'main', 'end');
+    else this.commit(savepoint);
     return result;
   }
 
+  /** COMMIT, with the writes still deferred; if one of them fails, the transaction is rolled back. */
+  private commit(savepoint: string): void {
+    try {
+      this.run([{ sql: 'COMMIT' }], 'main', 'end');
+    } catch (error) {
+      this.undo(true, savepoint);
+      throw error;
+    }
+  }
+
   private undo(outer: boolean, savepoint: string): void {
+    if (outer) this.deferred = [];
     if (outer && this.pendingBegin) {
       this.pendingBegin = null;
       return;
