@@ -138,7 +138,7 @@ export class PgIndex implements ItemIndex {
     );
   }
 
-  /** Blob rows in digest order; there is no index on sha256 (it would slow every insert), so each page is a sort. */
+  /** Blob rows in digest order, each page a range of the partial index on (sha256, key) of the rows whose values are blobs. */
   iterateBlobRowsByDigest(): IterableIterator<DigestRow> {
     return keysetPages((last: (DigestRow & { key: string }) | undefined) =>
       this.session.rows<DigestRow & { key: string }>(
