@@ -152,6 +152,41 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
     expect(JSON.parse(row!.inline.toString('utf8'))).toMatchObject({ tag: 'third' });
   });
 
+  test('batches mixing new keys, stored keys and keys repeated within them keep each last occurrence, as on a local store', async () => {
+    const where = await place();
+    const { url, schema } = pgStore();
+    const local = join(where.dir, 'local-store');
+    const oddKeys = ['a\\b', 'éè', '\u{1f600}x', 'q"uote'];
+    const odd = (tag: string) => oddKeys.map((id, i) => JSON.stringify({ id, tag: `${tag}${i}` })).join('\n') + '\n';
+    const first = await writeText(join(where.dir, 'first.ndjson'), records(300, 0, 'first') + odd('odd'));
+    // Half the keys are stored already, some come twice in one batch, the rest are new; the input's name needs COPY's escapes.
+    const secondName = 'second \\ tab\t.ndjson';
+    const second = await writeText(join(where.dir, secondName), records(300, 150, 'second') + records(40, 200, 'third') + odd('again'));
+    for (const input of [first, second]) {
+      const runs = await Promise.all([url, local].map((store) => bwrite(where, ['import', input, '--key', 'id', '--store', store, '--batch-size', '64', '--json'])));
+      expect(summaryOf(runs[0]!)).toEqual(summaryOf(runs[1]!));
+      expect(runs[0]!.code).toBe(0);
+    }
+    const [pgExport, localExport] = await Promise.all([url, local].map((store) => bwrite(where, ['export', '--with-keys', '--store', store])));
+    expect(pgExport!.stdout).toBe(localExport!.stdout);
+    expect(linesOf(pgExport!.stdout)).toHaveLength(454);
+    expect(JSON.parse((await bwrite(where, ['get', 'k0210', '--store', url])).stdout)).toMatchObject({ tag: 'third' });
+    const [pgStats, localStats] = await Promise.all([url, local].map((store) => bwrite(where, ['stats', '--json', '--store', store])));
+    expect(comparable(pgStats!.stdout)).toEqual(comparable(localStats!.stdout));
+    // A replaced key keeps when it was first stored, and names the input and line it came from last.
+    const rows = await pgQuery<{ key: string; source: string; line: string; kept: boolean }>(
+      `SELECT key, source, line, created_at < updated_at AS kept FROM "${schema}".items WHERE key = ANY($1) ORDER BY key`,
+      [['k0000', 'k0210', 'a\\b', '\u{1f600}x']],
+    );
+    expect(rows.map((row) => [row.key, row.source.split('/').at(-1), Number(row.line), row.kept])).toEqual([
+      ['a\\b', secondName, 341, true],
+      ['k0000', 'first.ndjson', 1, false],
+      ['k0210', secondName, 311, true],
+      ['\u{1f600}x', secondName, 343, true],
+    ]);
+    expect((await bwrite(where, ['verify', '--deep', '--store', url])).code).toBe(0);
+  });
+
   test("a URL's password appears in no output, summary, failures file, run history or metrics", async () => {
     const where = await place();
     const { url } = pgStore();

@@ -16,6 +16,7 @@ import {
   type Watermark,
 } from '../index-db.js';
 import { TotalsTally, type Totals, type TypeCounts, type ValueCount } from '../totals.js';
+import { copyBinary, type CopyColumn } from './copy-binary.js';
 import { keysetPages, likePrefix } from './keyset.js';
 import { PgFailureRows } from './pg-failure-rows.js';
 import { PgItemDeletes, countRange } from './pg-item-deletes.js';
@@ -85,6 +86,8 @@ export class PgIndex implements ItemIndex {
     const { current, stored } = this.readBefore(rows, watermark, runId);
     const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
     const committedBefore = batch.shareInput && same ? stored.bytes : 0;
+    // Read under the store's write lock, so no other writer adds or removes a key before this commits.
+    const storedKeys = new Set(current.keys());
     const outcomes: RowOutcome[] = new Array(rows.length);
     const tally = new TotalsTally();
     const changed = new Map<string, IndexRow>();
@@ -93,10 +96,12 @@ export class PgIndex implements ItemIndex {
       outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : applyRow(row, mode, runId, now, { current, changed, tally });
     }
     const statements: Statement[] = [];
-    if (changed.size > 0) statements.push(...upsertItems([...changed.values()], runId, now));
+    if (changed.size > 0) statements.push(...writeItems([...changed.values()], storedKeys, runId, now));
     statements.push(...pgSaveTotals(tally));
     if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
-    if (statements.length > 0) this.session.run(statements);
+    if (batch.setting) statements.push(saveSetting(batch.setting.name, batch.setting.value));
+    // Sent with the transaction's next call: its COMMIT, or the next batch's read in a shared transaction.
+    this.session.defer(statements);
     return finish(outcomes, committedBefore);
   }
 
@@ -131,17 +136,17 @@ export class PgIndex implements ItemIndex {
     return row && withBuffer(row);
   }
 
-  /** Items in key order, a page per call, each page starting past the last key of the one before. */
-  iterateItems(prefix = ''): IterableIterator<ItemEntry> {
+  /** Items in key order, with their source and line, a page per call, each page starting past the last key of the one before (or `after`). */
+  iterateItems(prefix = '', after: string | null = null): IterableIterator<ItemEntry> {
     const like = likePrefix(prefix);
     return keysetPages((last: ItemEntry | undefined) =>
       this.session
-        .rows<ItemEntry>(`SELECT ${ITEM_COLUMNS} FROM items WHERE key > $1 AND key LIKE $2 ORDER BY key LIMIT ${PAGE_ROWS}`, [last?.key ?? '', like])
+        .rows<ItemEntry>(`SELECT ${ITEM_COLUMNS}, source, line FROM items WHERE key > $1 AND key LIKE $2 ORDER BY key LIMIT ${PAGE_ROWS}`, [last?.key ?? after ?? '', like])
         .map(withBuffer),
     );
   }
 
-  /** Blob rows in digest order; there is no index on sha256 (it would slow every insert), so each page is a sort. */
+  /** Blob rows in digest order, each page a range of the partial index on (sha256, key) of the rows whose values are blobs. */
   iterateBlobRowsByDigest(): IterableIterator<DigestRow> {
     return keysetPages((last: (DigestRow & { key: string }) | undefined) =>
       this.session.rows<DigestRow & { key: string }>(
@@ -214,7 +219,7 @@ export class PgIndex implements ItemIndex {
   }
 
   writeSettingInTransaction(name: string, value: string): void {
-    this.session.run([{ sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] }]);
+    this.session.run([saveSetting(name, value)]);
   }
 
   referencedDigests(digests: readonly string[]): Set<string> {
@@ -263,12 +268,34 @@ function applyRow(
   return 'written';
 }
 
+/**
+ * A batch's items: new keys sent with one COPY (the cheapest way in), keys the index held (read
+ * under the write lock, so still there) replaced by INSERT … ON CONFLICT, keeping their created_at.
+ */
+function writeItems(rows: IndexRow[], storedKeys: ReadonlySet<string>, runId: string, now: number): Statement[] {
+  const added = rows.filter((row) => !storedKeys.has(row.key));
+  const replaced = added.length === rows.length ? [] : rows.filter((row) => storedKeys.has(row.key));
+  const statements = replaced.length > 0 ? upsertItems(replaced, runId, now) : [];
+  if (added.length > 0) {
+    statements.push({
+      sql: `COPY items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at) FROM STDIN (FORMAT binary)`,
+      copyData: copyBinary(
+        ITEM_COPY_COLUMNS,
+        added.map((row) => [row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now]),
+      ),
+    });
+  }
+  return statements;
+}
+
+const ITEM_COPY_COLUMNS: CopyColumn[] = ['text', 'text', 'int8', 'text', 'bytea', 'text', 'int8', 'text', 'int8', 'int8'];
+
 /** Parameters of one statement: PostgreSQL's protocol numbers them in 16 bits. */
 const MAX_PARAMS = 65_535;
 const ITEM_PARAMS = 7;
 
 /**
- * A batch's new and replaced items, a statement per MAX_PARAMS parameters; a replaced item keeps its
+ * Items a batch replaces, a statement per MAX_PARAMS parameters; a replaced item keeps its
  * created_at. Values go as parameters of their own, which `pg` sends as binary, not as the hex text an
  * array of bytea would take.
  */
@@ -301,6 +328,10 @@ function saveWatermark(watermark: Watermark, runId: string, now: number): Statem
         line = excluded.line, bytes = excluded.bytes, records = excluded.records, run_id = excluded.run_id, updated_at = excluded.updated_at`,
     params: [name, dev, ino, fingerprint, fingerprintLen, line, bytes, records, runId, now],
   };
+}
+
+function saveSetting(name: string, value: string): Statement {
+  return { sql: `INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, params: [`setting:${name}`, value] };
 }
 
 /** Bytes cross from the worker as a Uint8Array; callers hash and write them as a Buffer. */

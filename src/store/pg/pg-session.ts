@@ -19,6 +19,10 @@ export class PgSession {
   private depth = 0;
   /** A `writeAsync` or `readAsync` is open on the main connection. */
   private asyncOpen = false;
+  /** An outer transaction's BEGIN (and lock), sent with its first statements: one round trip fewer. */
+  private pendingBegin: Statement[] | null = null;
+  /** Writes whose results nobody reads, sent with the transaction's next call (at the latest, its COMMIT). */
+  private deferred: Statement[] = [];
 
   constructor(location: PgLocation) {
     this.location = location;
@@ -43,11 +47,30 @@ export class PgSession {
 
   /** Statements run in order in one call (one round trip to the worker). */
   run(statements: Statement[], conn: ConnectionName = 'main', tx?: 'begin' | 'end'): StatementResult[] {
+    const before = conn === 'main' ? this.takeQueued() : { statements: [], begins: false };
     try {
-      return this.bridge.run(conn, statements, tx);
+      if (before.statements.length === 0) return this.bridge.run(conn, statements, tx);
+      return this.bridge.run(conn, [...before.statements, ...statements], before.begins ? 'begin' : tx).slice(before.statements.length);
     } catch (error) {
       throw this.explained(error);
     }
+  }
+
+  /**
+   * Inside a write transaction: statements whose results are not needed, sent with the next call
+   * on the main connection. One that fails fails that call, and the transaction rolls back.
+   */
+  defer(statements: Statement[]): void {
+    if (this.depth === 0 || this.pendingBegin) this.run(statements);
+    else this.deferred.push(...statements);
+  }
+
+  private takeQueued(): { statements: Statement[]; begins: boolean } {
+    const begin = this.pendingBegin;
+    const statements = [...(begin ?? []), ...this.deferred];
+    this.pendingBegin = null;
+    this.deferred = [];
+    return { statements, begins: begin !== null };
   }
 
   /** Runs `apply` in a write transaction under the store's lock; nested, in a savepoint. */
@@ -111,20 +134,16 @@ export class PgSession {
     }
     this.asyncOpen = false;
     this.depth--;
-    this.run([{ sql: 'COMMIT' }], 'main', 'end');
+    this.commit('');
     return result;
   }
 
   private transaction<T>(body: () => T, begin: Statement[]): T {
     const outer = this.depth === 0;
     const savepoint = `s${this.depth}`;
-    try {
-      this.run(outer ? begin : [{ sql: `SAVEPOINT ${savepoint}` }], 'main', outer ? 'begin' : undefined);
-    } catch (error) {
-      // BEGIN may have gone through and the lock not: the connection is left as it was found.
-      this.undo(outer, savepoint);
-      throw error;
-    }
+    // A failed BEGIN (or lock) is rolled back below with the body, leaving the connection as it was found.
+    if (outer) this.pendingBegin = begin;
+    else this.run([{ sql: `SAVEPOINT ${savepoint}` }]);
     this.depth++;
     let result: T;
     try {
@@ -135,12 +154,28 @@ export class PgSession {
       throw error;
     }
     this.depth--;
-    if (outer) this.run([{ sql: 'COMMIT' }], 'main', 'end');
-    else this.run([{ sql: `RELEASE SAVEPOINT ${savepoint}` }]);
+    if (!outer) this.run([{ sql: `RELEASE SAVEPOINT ${savepoint}` }]);
+    else if (this.pendingBegin) this.pendingBegin = null; // nothing was sent: nothing to commit
+    else this.commit(savepoint);
     return result;
   }
 
+  /** COMMIT, with the writes still deferred; if one of them fails, the transaction is rolled back. */
+  private commit(savepoint: string): void {
+    try {
+      this.run([{ sql: 'COMMIT' }], 'main', 'end');
+    } catch (error) {
+      this.undo(true, savepoint);
+      throw error;
+    }
+  }
+
   private undo(outer: boolean, savepoint: string): void {
+    if (outer) this.deferred = [];
+    if (outer && this.pendingBegin) {
+      this.pendingBegin = null;
+      return;
+    }
     try {
       this.run([{ sql: outer ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${savepoint}` }], 'main', outer ? 'end' : undefined);
     } catch {

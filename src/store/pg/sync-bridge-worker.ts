@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { BridgeReply, BridgeRequest, ConnectionName, Statement, StatementResult } from './sync-bridge.js';
 
 /** The worker behind `SyncBridge`: holds the `pg` clients and answers one request at a time. */
@@ -69,10 +72,7 @@ async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 
   if (tx === 'begin') conn.inTransaction = true;
   const results: StatementResult[] = [];
   try {
-    for (const statement of statements) {
-      const result = await client.query({ text: statement.sql, values: statement.params?.map(toPg) as unknown[] | undefined });
-      results.push({ rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 });
-    }
+    for (const statement of statements) results.push(await runStatement(client, statement));
   } catch (error) {
     const broken = conn.client !== client;
     if (broken && conn.inTransaction) conn.lost = true;
@@ -81,6 +81,16 @@ async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 
     if (tx === 'end') conn.inTransaction = false;
   }
   return results;
+}
+
+async function runStatement(client: pg.Client, statement: Statement): Promise<StatementResult> {
+  if (statement.copyData) {
+    const copy = client.query(copyFrom(statement.sql));
+    await pipeline(Readable.from([Buffer.from(statement.copyData.buffer, statement.copyData.byteOffset, statement.copyData.byteLength)]), copy);
+    return { rows: [], rowCount: copy.rowCount };
+  }
+  const result = await client.query({ text: statement.sql, values: statement.params?.map(toPg) as unknown[] | undefined });
+  return { rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 };
 }
 
 /**

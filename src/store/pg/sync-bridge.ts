@@ -7,6 +7,8 @@ import { BwriteError } from '../../errors.js';
 export interface Statement {
   sql: string;
   params?: readonly unknown[];
+  /** With a `COPY … FROM STDIN (FORMAT binary)` statement: its data (copyBinary), handed to the worker, not copied. */
+  copyData?: Uint8Array;
 }
 
 /** What a statement returned: its rows, and how many rows it changed. */
@@ -23,6 +25,8 @@ export type BridgeRequest =
   | { op: 'close' };
 
 export type BridgeReply = { ok: true; results: StatementResult[] } | { ok: false; error: { message: string; code?: string; name?: string } };
+
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 /** How long a call waits for the worker before it gives up on the server (a query the server never answers). */
 const CALL_TIMEOUT_MS = 10 * 60_000;
@@ -48,6 +52,9 @@ export class SyncBridge {
     this.worker = new Worker(script, {
       workerData: { port: port2, signal: this.signal, config },
       transferList: [port2],
+      // What the worker allocates lives for one call: a small young generation is collected often
+      // and keeps the process's peak memory down. The old generation is not capped (pages of values).
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     this.worker.unref();
     this.port = port1;
@@ -75,7 +82,9 @@ export class SyncBridge {
   private call(request: BridgeRequest): BridgeReply {
     if (this.closed && request.op !== 'close') throw new BwriteError('E_STORE', 'the PostgreSQL connection is closed');
     Atomics.store(this.signal, 0, 0);
-    this.port.postMessage(request);
+    // COPY data moves to the worker: the caller cannot use it afterwards, and builds it anew for a retry.
+    const transfer = request.op === 'run' ? request.statements.flatMap((statement) => (statement.copyData ? [statement.copyData.buffer as ArrayBuffer] : [])) : [];
+    this.port.postMessage(request, transfer);
     if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
       throw Object.assign(new Error('PostgreSQL did not answer in time'), { code: 'ETIMEDOUT' });
     }
