@@ -120,23 +120,39 @@ export function readTotals(db: Database.Database, options: { recount?: boolean }
     const kept = db
       .prepare(`SELECT generation, blobs, inline_values AS inlineValues, stored_bytes AS storedBytes, counted_at AS countedAt FROM value_totals WHERE id = 1`)
       .get() as Required<ValueCount> | undefined;
-    const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, values: null, valuesCountedAt: null, valuesCurrent: false };
-    for (const row of types) {
-      totals.byType[row.type] = { items: row.items, bytes: row.bytes };
-      totals.items += row.items;
-      totals.bytes += row.bytes;
-      totals.inlineItems += row.inlineItems;
-    }
-    const current = kept?.generation === generation;
-    const countNow = options.recount === true || (!current && totals.items <= COUNT_ON_READ_MAX_ITEMS);
-    const count: Required<ValueCount> | undefined = countNow ? { generation, countedAt: Date.now(), ...(db.prepare(COUNT_VALUES).get() as ValueTotals) } : kept;
-    if (count) {
-      totals.values = { blobs: count.blobs, inlineValues: count.inlineValues, storedBytes: count.storedBytes };
-      totals.valuesCountedAt = count.countedAt;
-      totals.valuesCurrent = count.generation === generation;
-    }
-    return { totals, counted: countNow ? (count ?? null) : null };
+    return totalsFrom({ types, generation, kept }, options, () => db.prepare(COUNT_VALUES).get() as ValueTotals);
   })();
+}
+
+/** What an index read for its totals, on one snapshot. */
+export interface TotalsRead {
+  types: readonly ({ type: string } & TypeCounts)[];
+  generation: number;
+  kept: Required<ValueCount> | undefined;
+}
+
+/**
+ * The totals from the running rows and the kept count, counting distinct values now (`countValues`)
+ * when `recount` asks for it or the store is small and the kept count is not current; any index.
+ */
+export function totalsFrom(read: TotalsRead, options: { recount?: boolean }, countValues: () => ValueTotals): { totals: Totals; counted: ValueCount | null } {
+  const { types, generation, kept } = read;
+  const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, values: null, valuesCountedAt: null, valuesCurrent: false };
+  for (const row of types) {
+    totals.byType[row.type] = { items: row.items, bytes: row.bytes };
+    totals.items += row.items;
+    totals.bytes += row.bytes;
+    totals.inlineItems += row.inlineItems;
+  }
+  const current = kept?.generation === generation;
+  const countNow = options.recount === true || (!current && totals.items <= COUNT_ON_READ_MAX_ITEMS);
+  const count: Required<ValueCount> | undefined = countNow ? { generation, countedAt: Date.now(), ...countValues() } : kept;
+  if (count) {
+    totals.values = { blobs: count.blobs, inlineValues: count.inlineValues, storedBytes: count.storedBytes };
+    totals.valuesCountedAt = count.countedAt;
+    totals.valuesCurrent = count.generation === generation;
+  }
+  return { totals, counted: countNow ? (count ?? null) : null };
 }
 
 /**

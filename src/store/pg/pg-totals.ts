@@ -1,4 +1,4 @@
-import { COUNT_ON_READ_MAX_ITEMS, typesOff, type Totals, type TotalsTally, type TypeCounts, type ValueCount, type ValueTotals } from '../totals.js';
+import { totalsFrom, typesOff, type Totals, type TotalsTally, type TypeCounts, type ValueCount, type ValueTotals } from '../totals.js';
 import type { PgSession } from './pg-session.js';
 import type { Statement } from './sync-bridge.js';
 
@@ -34,22 +34,8 @@ export function pgReadTotals(session: PgSession, options: { recount?: boolean })
     ]);
     const generation = generationRows!.rows[0]!.value as number;
     const kept = keptRows!.rows[0] as Required<ValueCount> | undefined;
-    const totals: Totals = { items: 0, bytes: 0, inlineItems: 0, byType: {}, values: null, valuesCountedAt: null, valuesCurrent: false };
-    for (const row of types!.rows as unknown as ({ type: string } & TypeCounts)[]) {
-      totals.byType[row.type] = { items: row.items, bytes: row.bytes };
-      totals.items += row.items;
-      totals.bytes += row.bytes;
-      totals.inlineItems += row.inlineItems;
-    }
-    const current = kept?.generation === generation;
-    const countNow = options.recount === true || (!current && totals.items <= COUNT_ON_READ_MAX_ITEMS);
-    const count: Required<ValueCount> | undefined = countNow ? { generation, countedAt: Date.now(), ...session.rows<ValueTotals>(COUNT_VALUES)[0]! } : kept;
-    if (count) {
-      totals.values = { blobs: count.blobs, inlineValues: count.inlineValues, storedBytes: count.storedBytes };
-      totals.valuesCountedAt = count.countedAt;
-      totals.valuesCurrent = count.generation === generation;
-    }
-    return { totals, counted: countNow ? (count ?? null) : null };
+    const read = { types: types!.rows as unknown as ({ type: string } & TypeCounts)[], generation, kept };
+    return totalsFrom(read, options, () => session.rows<ValueTotals>(COUNT_VALUES)[0]!);
   });
 }
 
