@@ -75,6 +75,11 @@ export class SyncBridge {
     } catch {
       // The connections go with the worker anyway.
     }
+    this.abandon();
+  }
+
+  private abandon(): void {
+    this.closed = true;
     void this.worker.terminate();
     this.port.close();
   }
@@ -86,7 +91,9 @@ export class SyncBridge {
     const transfer = request.op === 'run' ? request.statements.flatMap((statement) => (statement.copyData ? [statement.copyData.buffer as ArrayBuffer] : [])) : [];
     this.port.postMessage(request, transfer);
     if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
-      throw Object.assign(new Error('PostgreSQL did not answer in time'), { code: 'ETIMEDOUT' });
+      // Its answer may still come, and would be taken for the next call's: the connections go.
+      this.abandon();
+      throw new BwriteError('E_STORE', `PostgreSQL did not answer within ${CALL_TIMEOUT_MS / 60_000} minutes; the connection was given up`);
     }
     const message = receiveMessageOnPort(this.port);
     if (!message) throw Object.assign(new Error('the thread holding the PostgreSQL connections stopped'), { code: 'E_STORE' });
