@@ -5,21 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchWriter, copyStore, openStore } from '../../dist/index.js';
 import { binPath, ndjson, runBwrite, startBwrite, startCommand, tempDir, writeText, type RunResult } from '../helpers/cli.js';
 import { expectOnlyBwriteLines, expectSameExport, expectVerifies, exportText, pad, waitUntil } from '../helpers/robustness.js';
-import { blobFiles, describeRun, expectErrorLine, getValue, importOk, parseSummary, sha256, statsJson } from '../helpers/store.js';
-
-interface CopySummary {
-  status: string;
-  resumed: boolean;
-  read: number;
-  copied: number;
-  skipped: number;
-  failed: number;
-  bytes: number;
-  verified: number | null;
-  mismatched: number | null;
-  extra: number | null;
-  problems: { key: string; problem: string; message: string }[];
-}
+import { blobFiles, describeRun, type CopySummary, expectErrorLine, getValue, importOk, parseSummary, sha256, statsJson } from '../helpers/store.js';
 
 const ITEMS = 1200;
 // Every fourth value is over the default --inline-max, so a copy writes blobs as well as rows.

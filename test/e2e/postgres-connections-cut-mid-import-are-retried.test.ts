@@ -1,21 +1,15 @@
 // Connections to PostgreSQL cut in the middle of an import (57P01, a reset) are transient: the
 // import reconnects, retries what did not commit, and ends with every record stored once.
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { linesOf, ndjson, runBwrite, sleep, startBwrite, tempDir, writeText } from '../helpers/cli.js';
-import { committedItems, cutBwriteConnections, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
-import { expectOnlyBwriteLines, waitUntil } from '../helpers/robustness.js';
+import { linesOf, runBwrite, sleep } from '../helpers/cli.js';
+import { cutBwriteConnections, importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
+import { expectOnlyBwriteLines } from '../helpers/robustness.js';
 
 test.runIf(privatePostgresAvailable)('an import whose PostgreSQL connections are cut again and again reconnects and stores every record once', async () => {
   const server = new PrivatePostgres();
   try {
-    const dir = await tempDir('bwrite-pg-cut-');
-    const env = { XDG_STATE_HOME: join(dir, 'state'), PGPASSWORD: undefined };
     const n = 150_000;
-    const input = await writeText(join(dir, 'in.ndjson'), ndjson(n, (i) => ({ id: `k${i}`, body: 'v'.repeat(200) })));
-    const store = server.url;
-    const importing = startBwrite(['import', input, '--key', 'id', '--store', store, '--batch-size', '100', '--json'], { cwd: dir, env });
-    await waitUntil(async () => (await committedItems(store)) > 0, 'the first committed batch', 60_000, 100);
+    const { dir, env, store, importing } = await importUnderWay(server, n, ['--json']);
     let cut = 0;
     for (let i = 0; i < 5; i++) {
       cut += await cutBwriteConnections(store);

@@ -3,23 +3,12 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { ndjson, runBwrite, startBwrite, tempDir, writeText } from '../helpers/cli.js';
 import { pgQuery, pgStore, pgUrl } from '../helpers/postgres.js';
 import { expectSameExport, expectVerifies, exportText, pad, waitUntil } from '../helpers/robustness.js';
-import { describeRun, importOk, parseSummary } from '../helpers/store.js';
+import { describeRun, importOk, parseSummary, type CopySummary } from '../helpers/store.js';
 
 const ITEMS = 1500;
 const BIG = 20_000;
 // Every fifth value is over the default --inline-max: in a local store a blob, in PostgreSQL inline.
 const record = (i: number) => ({ id: `k${pad(i)}`, n: i, ...(i % 5 === 0 ? { pad: 'p'.repeat(20_000 + i) } : {}) });
-
-interface CopySummary {
-  status: string;
-  resumed: boolean;
-  read: number;
-  copied: number;
-  skipped: number;
-  failed: number;
-  verified: number | null;
-  mismatched: number | null;
-}
 
 async function copy(from: string, to: string, extra: string[] = []): Promise<CopySummary> {
   const args = ['copy', '--from', from, '--to', to, '--json', '--progress', 'none', ...extra];

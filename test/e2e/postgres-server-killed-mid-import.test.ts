@@ -1,21 +1,15 @@
 // The PostgreSQL server stops in the middle of an import: what committed stays, the import ends
 // with exit 3, and once the server is back `--resume` stores the rest, nothing lost or doubled.
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { linesOf, ndjson, runBwrite, startBwrite, tempDir, writeText } from '../helpers/cli.js';
-import { committedItems, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
-import { expectOnlyBwriteLines, waitUntil } from '../helpers/robustness.js';
+import { linesOf, runBwrite } from '../helpers/cli.js';
+import { importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
+import { expectOnlyBwriteLines } from '../helpers/robustness.js';
 
 test.runIf(privatePostgresAvailable)('a PostgreSQL server killed mid-import keeps what committed, and --resume after its restart completes the rest', async () => {
   const server = new PrivatePostgres();
   try {
-    const dir = await tempDir('bwrite-pg-kill-');
-    const env = { XDG_STATE_HOME: join(dir, 'state'), PGPASSWORD: undefined };
     const n = 150_000;
-    const input = await writeText(join(dir, 'in.ndjson'), ndjson(n, (i) => ({ id: `k${i}`, body: 'v'.repeat(200) })));
-    const store = server.url;
-    const importing = startBwrite(['import', input, '--key', 'id', '--store', store, '--batch-size', '100', '--retries', '2', '--retry-delay', '50', '--retry-max-delay', '200'], { cwd: dir, env });
-    await waitUntil(async () => (await committedItems(store)) > 0, 'the first committed batch', 60_000, 100);
+    const { dir, env, input, store, importing } = await importUnderWay(server, n, ['--retries', '2', '--retry-delay', '50', '--retry-max-delay', '200']);
     server.crash();
     const killed = await importing.result;
     expect(killed.code).toBe(3);

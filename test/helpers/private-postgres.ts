@@ -4,6 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { ndjson, startBwrite, tempDir, writeText, type RunningBwrite } from './cli.js';
+import { waitUntil } from './robustness.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -77,4 +79,15 @@ export async function cutBwriteConnections(url: string): Promise<number> {
   } finally {
     await client.end();
   }
+}
+
+/** An import of `records` small records into `server`'s store, started and past its first committed batch. */
+export async function importUnderWay(server: PrivatePostgres, records: number, args: string[]): Promise<{ dir: string; env: Record<string, string | undefined>; input: string; store: string; importing: RunningBwrite }> {
+  const dir = await tempDir('bwrite-pg-');
+  const env = { XDG_STATE_HOME: join(dir, 'state'), PGPASSWORD: undefined };
+  const input = await writeText(join(dir, 'in.ndjson'), ndjson(records, (i) => ({ id: `k${i}`, body: 'v'.repeat(200) })));
+  const store = server.url;
+  const importing = startBwrite(['import', input, '--key', 'id', '--store', store, '--batch-size', '100', ...args], { cwd: dir, env });
+  await waitUntil(async () => (await committedItems(store)) > 0, 'the first committed batch', 60_000, 100);
+  return { dir, env, input, store, importing };
 }

@@ -169,3 +169,18 @@ export function expectErrorLine(run: RunResult): void {
   expect(run.stderr).toMatch(/^bwrite: error: \S/);
   expectOneLineNoStack(run.stderr);
 }
+
+/** What `bwrite copy --json` prints. */
+export interface CopySummary {
+  status: string;
+  resumed: boolean;
+  read: number;
+  copied: number;
+  skipped: number;
+  failed: number;
+  bytes: number;
+  verified: number | null;
+  mismatched: number | null;
+  extra: number | null;
+  problems: { key: string; problem: string; message: string }[];
+}
