@@ -1,8 +1,8 @@
 // Connections to PostgreSQL cut in the middle of an import (57P01, a reset) are transient: the
 // import reconnects, retries what did not commit, and ends with every record stored once.
 import { expect, test } from 'vitest';
-import { linesOf, runBwrite, sleep } from '../helpers/cli.js';
-import { cutBwriteConnections, importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
+import { linesOf, sleep } from '../helpers/cli.js';
+import { cutBwriteConnections, expectEachRecordOnce, importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
 import { expectOnlyBwriteLines } from '../helpers/robustness.js';
 
 test.runIf(privatePostgresAvailable)('an import whose PostgreSQL connections are cut again and again reconnects and stores every record once', async () => {
@@ -21,12 +21,7 @@ test.runIf(privatePostgresAvailable)('an import whose PostgreSQL connections are
     const summary = JSON.parse(linesOf(run.stdout).at(-1)!) as { status: string; read: number; failed: number };
     expect({ code: run.code, status: summary.status, read: summary.read, failed: summary.failed }).toEqual({ code: 0, status: 'ok', read: n, failed: 0 });
 
-    const exported = linesOf((await runBwrite(['export', '--store', store], { cwd: dir, env })).stdout).map((line) => (JSON.parse(line) as { id: string }).id);
-    expect(new Set(exported).size).toBe(n);
-    expect(exported).toHaveLength(n);
-    const stats = JSON.parse((await runBwrite(['stats', '--json', '--store', store], { cwd: dir, env })).stdout) as { items: number };
-    expect(stats.items).toBe(n);
-    expect((await runBwrite(['verify', '--deep', '--store', store], { cwd: dir, env })).code).toBe(0);
+    await expectEachRecordOnce({ dir, env, store }, n);
   } finally {
     server.remove();
   }

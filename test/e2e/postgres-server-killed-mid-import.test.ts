@@ -2,7 +2,7 @@
 // with exit 3, and once the server is back `--resume` stores the rest, nothing lost or doubled.
 import { expect, test } from 'vitest';
 import { linesOf, runBwrite } from '../helpers/cli.js';
-import { importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
+import { expectEachRecordOnce, importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
 import { expectOnlyBwriteLines } from '../helpers/robustness.js';
 
 test.runIf(privatePostgresAvailable)('a PostgreSQL server killed mid-import keeps what committed, and --resume after its restart completes the rest', async () => {
@@ -23,12 +23,7 @@ test.runIf(privatePostgresAvailable)('a PostgreSQL server killed mid-import keep
     expect(summary.written).toBeGreaterThan(0);
     expect(summary.written).toBeLessThan(n);
 
-    const exported = linesOf((await runBwrite(['export', '--store', store], { cwd: dir, env })).stdout).map((line) => (JSON.parse(line) as { id: string }).id);
-    expect(exported).toHaveLength(n);
-    expect(new Set(exported).size).toBe(n);
-    const stats = JSON.parse((await runBwrite(['stats', '--json', '--store', store], { cwd: dir, env })).stdout) as { items: number };
-    expect(stats.items).toBe(n);
-    expect((await runBwrite(['verify', '--deep', '--store', store], { cwd: dir, env })).code).toBe(0);
+    await expectEachRecordOnce({ dir, env, store }, n);
   } finally {
     server.remove();
   }

@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ndjson, startBwrite, tempDir, writeText, type RunningBwrite } from './cli.js';
+import { expect } from 'vitest';
+import { linesOf, ndjson, runBwrite, startBwrite, tempDir, writeText, type RunningBwrite } from './cli.js';
 import { waitUntil } from './robustness.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -90,4 +91,15 @@ export async function importUnderWay(server: PrivatePostgres, records: number, a
   const importing = startBwrite(['import', input, '--key', 'id', '--store', store, '--batch-size', '100', ...args], { cwd: dir, env });
   await waitUntil(async () => (await committedItems(store)) > 0, 'the first committed batch', 60_000, 100);
   return { dir, env, input, store, importing };
+}
+
+/** The store holds each of `importUnderWay`'s records once: in export, in stats, and verify --deep is clean. */
+export async function expectEachRecordOnce(underWay: { dir: string; env: Record<string, string | undefined>; store: string }, records: number): Promise<void> {
+  const { dir, env, store } = underWay;
+  const exported = linesOf((await runBwrite(['export', '--store', store], { cwd: dir, env })).stdout).map((line) => (JSON.parse(line) as { id: string }).id);
+  expect(exported).toHaveLength(records);
+  expect(new Set(exported).size).toBe(records);
+  const stats = JSON.parse((await runBwrite(['stats', '--json', '--store', store], { cwd: dir, env })).stdout) as { items: number };
+  expect(stats.items).toBe(records);
+  expect((await runBwrite(['verify', '--deep', '--store', store], { cwd: dir, env })).code).toBe(0);
 }
