@@ -20,7 +20,7 @@ export class PrivatePostgres {
     // Under /var/tmp: the postgres user must traverse every folder above its data.
     this.dir = mkdtempSync('/var/tmp/bwrite-private-pg-');
     chmodSync(this.dir, 0o777);
-    this.port = 40000 + Math.floor(Math.random() * 9000);
+    this.port = freePort();
     this.asPostgres('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     this.start();
   }
@@ -55,6 +55,15 @@ export class PrivatePostgres {
   private asPostgres(tool: string, args: string[]): void {
     execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args], { stdio: 'ignore', timeout: 60_000 });
   }
+}
+
+/**
+ * A loopback port nothing listens on now, as the kernel hands one out: a random pick from the
+ * ephemeral range may be a port some connection of the tests already uses.
+ */
+function freePort(): number {
+  const script = "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });";
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
 }
 
 /** Items committed so far, or 0 while the store's tables are not there yet. */
