@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { HeadBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linesOf, repoRoot, runBwrite, startBwrite, tempDir, writeText } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/robustness.js';
 import { describeRun } from '../helpers/store.js';
 import { s3Available } from '../helpers/s3.js';
@@ -14,9 +15,8 @@ import { s3Available } from '../helpers/s3.js';
 // in the middle of an import and started again: never the shared one.
 
 const execFileAsync = promisify(execFile);
-const offset = Math.floor(Math.random() * 90);
 const dir = `/var/tmp/bwrite-s3-kill-${process.pid}`;
-const ports = { BWRITE_PG_PORT: String(55_600 + offset), BWRITE_MON_PORT: String(56_600 + offset), BWRITE_RGW_PORT: String(57_600 + offset) };
+const ports = { BWRITE_PG_PORT: String(freePort()), BWRITE_MON_PORT: String(freePort()), BWRITE_RGW_PORT: String(freePort()) };
 const canRun = s3Available && process.getuid?.() === 0 && existsSync('/usr/bin/radosgw');
 let env: Record<string, string> = {};
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { linesOf, ndjson, runBwrite, startBwrite, tempDir, writeText, type RunningBwrite } from './cli.js';
+import { freePort } from './ports.js';
 import { waitUntil } from './robustness.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -55,15 +56,6 @@ export class PrivatePostgres {
   private asPostgres(tool: string, args: string[]): void {
     execFileSync('runuser', ['-u', 'postgres', '--', join(PG_BIN, tool), ...args], { stdio: 'ignore', timeout: 60_000 });
   }
-}
-
-/**
- * A loopback port nothing listens on now, as the kernel hands one out: a random pick from the
- * ephemeral range may be a port some connection of the tests already uses.
- */
-function freePort(): number {
-  const script = "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); });";
-  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim());
 }
 
 /** Items committed so far, or 0 while the store's tables are not there yet. */
