@@ -1,5 +1,5 @@
 import { BwriteError } from '../errors.js';
-import { BLOBS_REMOVED_AT } from '../store/gc.js';
+import { BLOBS_REMOVED_AT, nextRemovalMark, removalUnderWay } from '../store/gc.js';
 import type { LeaseHold, RunLease } from '../store/run-lease.js';
 import { LeaseLapsedError } from '../store/run-lease.js';
 import { newRunId, type RunTotals } from '../store/run-log.js';
@@ -71,6 +71,7 @@ export class WriterRun {
     const lease = this.lease();
     for (;;) {
       const epoch = lease.secure();
+      this.closeDeadRemoval();
       for (const { hold, blobs } of batches) {
         const removal = this.removalNow(hold);
         if (hold.epoch === epoch && removal === undefined) continue;
@@ -98,11 +99,28 @@ export class WriterRun {
     if (this.removalNow(hold) !== undefined) throw new BlobsRemovedError();
   }
 
-  /** The record of gc's last removal if it moved since the batch read it; undefined if not (or blobs are local). */
+  /**
+   * The record of gc's last removal if it moved since the batch read it, or says a removal is
+   * under way; undefined if not (or blobs are local).
+   */
   private removalNow(hold: LeaseHold): string | undefined {
     if (!this.store.blobs.removesUnderLock) return undefined;
     const now = this.store.index.readSetting(BLOBS_REMOVED_AT);
-    return now !== this.removalSeen.get(hold) ? now : undefined;
+    return now !== this.removalSeen.get(hold) || removalUnderWay(now) ? now : undefined;
+  }
+
+  /**
+   * A removal still under way when this process holds the write lock is one whose gc died in it
+   * (a live gc holds the lock until it records the end): some of its objects may be gone. The
+   * record is closed, so that the batches, having written their blobs again after it, can commit.
+   */
+  private closeDeadRemoval(): void {
+    if (!this.store.blobs.removesUnderLock || !removalUnderWay(this.store.index.readSetting(BLOBS_REMOVED_AT))) return;
+    const index = this.store.index;
+    index.inTransaction(() => {
+      const mark = index.readSetting(BLOBS_REMOVED_AT);
+      if (removalUnderWay(mark)) index.writeSettingInTransaction(BLOBS_REMOVED_AT, nextRemovalMark(mark, false));
+    });
   }
 
   /** Finishes the writer's own run with its totals; a lease given by the caller is left to it. */

@@ -65,6 +65,11 @@ export interface ItemIndex {
   writeSetting(name: string, value: string): void;
   /** Inside `inTransaction` or `inTransactionAsync`: sets a setting as part of that transaction. */
   writeSettingInTransaction(name: string, value: string): void;
+  /**
+   * Sets a setting at once, committed outside the transaction now open, where the engine can
+   * (PostgreSQL: a second connection); false where it cannot (SQLite's one writer is that transaction).
+   */
+  writeSettingNow(name: string, value: string): boolean;
   /** Of these digests, those an item keeps its value in as a blob (gc's re-check before removing). */
   referencedDigests(digests: readonly string[]): Set<string>;
 

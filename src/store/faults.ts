@@ -58,6 +58,11 @@ export class FaultInjector {
     while (!fs.existsSync(file)) await sleep(20);
   }
 
+  /** With `BWRITE_FAULTS_GC=die-after-removal`, gc dies (SIGKILL) once it has removed objects, before it records it. */
+  afterRemoval(): void {
+    if (process.env.BWRITE_FAULTS_GC === 'die-after-removal') process.kill(process.pid, 'SIGKILL');
+  }
+
   get active(): boolean {
     return this.rules.length > 0;
   }

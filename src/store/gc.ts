@@ -28,8 +28,19 @@ const REMOVAL_GROUP = 100;
  */
 export const BLOBS_REMOVED_AT = 'blobs_removed_at';
 
-function nextRemovalMark(store: Store): string {
-  return String(Math.max(Date.now(), Number(store.index.readSetting(BLOBS_REMOVED_AT) ?? 0) + 1));
+/**
+ * The next mark after the current one: odd while a removal is under way (committed beside gc's
+ * transaction, where the index can), even once it is recorded in that transaction. An odd mark a
+ * batch finds while it holds the write lock was left by a gc that died mid-removal (`WriterRun`).
+ */
+export function nextRemovalMark(current: string | undefined, underWay: boolean): string {
+  let next = Math.max(Date.now(), Number(current ?? 0) + 1);
+  if ((next % 2 === 1) !== underWay) next++;
+  return String(next);
+}
+
+export function removalUnderWay(mark: string | undefined): boolean {
+  return Number(mark ?? 0) % 2 === 1;
 }
 
 /**
@@ -85,15 +96,18 @@ async function removeUnderLock(store: Store, candidates: Candidate[], cutoff: nu
       const unreferenced = group.filter(({ blob }) => !referenced.has(blob.digest));
       report.sparedBlobs += group.length - unreferenced.length;
       if (unreferenced.length === 0) return;
+      // Said first, outside this transaction: a batch reading it later knows a removal may be under way, even if gc dies in it.
+      store.index.writeSettingNow(BLOBS_REMOVED_AT, nextRemovalMark(store.index.readSetting(BLOBS_REMOVED_AT), true));
       try {
         await store.blobs.remove(unreferenced.map(({ blob }) => blob), cutoff);
+        store.faults.afterRemoval();
         report.removedBlobs += unreferenced.length;
         for (const { stat } of unreferenced) report.freedBytes += stat.size;
       } catch (error) {
         failure = error;
       }
       // Recorded even when the removal failed part-way: some of the group may be gone.
-      store.index.writeSettingInTransaction(BLOBS_REMOVED_AT, nextRemovalMark(store));
+      store.index.writeSettingInTransaction(BLOBS_REMOVED_AT, nextRemovalMark(store.index.readSetting(BLOBS_REMOVED_AT), false));
     });
     if (failure) throw failure;
   }

@@ -429,6 +429,10 @@ export class IndexDb implements ItemIndex {
     this.inTransaction(() => this.writeSettingInTransaction(name, value));
   }
 
+  writeSettingNow(): boolean {
+    return false;
+  }
+
   writeSettingInTransaction(name: string, value: string): void {
     this.db.prepare(`INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)`).run(`setting:${name}`, value);
   }

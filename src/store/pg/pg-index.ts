@@ -218,6 +218,11 @@ export class PgIndex implements ItemIndex {
     this.inTransaction(() => this.writeSettingInTransaction(name, value));
   }
 
+  writeSettingNow(name: string, value: string): boolean {
+    this.session.run([saveSetting(name, value)], 'lease');
+    return true;
+  }
+
   writeSettingInTransaction(name: string, value: string): void {
     this.session.run([saveSetting(name, value)]);
   }
