@@ -67,11 +67,13 @@ export function classifyError(error: unknown): ErrorClass {
 
 // A server that still fails once the retries are spent is down, not the item bad: the run ends
 // (exit 3), keeping what it committed for --resume, instead of failing every item that follows.
-const DOWN_WHEN_EXHAUSTED = new Set(['E_S3_UNAVAILABLE']);
+// So is a database connection that keeps being lost (class 08, 57P01, resets and refusals).
+const DOWN_WHEN_EXHAUSTED = new Set(['E_S3_UNAVAILABLE', 'ECONNRESET', 'ECONNREFUSED', '57P01']);
 
 /** How an error is handled once the retries it was given are spent (or it had none). */
 export function classifyExhausted(error: unknown): ErrorClass {
-  return DOWN_WHEN_EXHAUSTED.has(errorCode(error)) ? 'fatal' : classifyError(error);
+  const code = errorCode(error);
+  return DOWN_WHEN_EXHAUSTED.has(code) || /^08[0-9A-Z]{3}$/.test(code) ? 'fatal' : classifyError(error);
 }
 
 export function errorMessage(error: unknown): string {

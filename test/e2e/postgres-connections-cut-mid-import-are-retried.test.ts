@@ -9,7 +9,7 @@ test.runIf(privatePostgresAvailable)('an import whose PostgreSQL connections are
   const server = new PrivatePostgres();
   try {
     const n = 150_000;
-    const { dir, env, store, importing } = await importUnderWay(server, n, ['--json']);
+    const { dir, env, store, importing } = await importUnderWay(server, n, ['--json', '--retries', '10']);
     let cut = 0;
     for (let i = 0; i < 5; i++) {
       cut += await cutBwriteConnections(store);

@@ -42,7 +42,8 @@ async function clientOf(conn: Connection): Promise<pg.Client> {
     await client.connect();
   } catch (error) {
     drop(conn, client);
-    throw asConnectionFailure(error);
+    // A refused or unknown host keeps its own code (ECONNREFUSED is retried; ENOTFOUND is not).
+    throw typeof (error as { code?: unknown }).code === 'string' ? error : asConnectionFailure(error);
   }
   conn.client = client;
   return client;
@@ -74,9 +75,11 @@ async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 
   try {
     for (const statement of statements) results.push(await runStatement(client, statement));
   } catch (error) {
-    const broken = conn.client !== client;
-    if (broken && conn.inTransaction) conn.lost = true;
-    throw broken || CONNECTION_GONE.test((error as Error).message) ? asConnectionFailure(error) : error;
+    if (conn.client === client && !connectionGone(error)) throw error;
+    // Gone, whether pg has said so yet or not: replaced at the next call, after the caller's ROLLBACK.
+    if (conn.client === client) drop(conn, client);
+    else if (conn.inTransaction) conn.lost = true;
+    throw asConnectionFailure(error);
   } finally {
     if (tx === 'end') conn.inTransaction = false;
   }
@@ -95,12 +98,21 @@ async function runStatement(client: pg.Client, statement: Statement): Promise<St
 
 /**
  * pg reports a connection that went away mid-query ("Connection terminated unexpectedly") without a
- * code: it is PostgreSQL's class 08, a connection failure, which the writer retries.
+ * code, and a COPY cut short by the socket's or the stream's own codes: all are PostgreSQL's class
+ * 08, a connection failure, which the writer retries.
  */
 const CONNECTION_GONE = /Connection terminated|connection error|not queryable/i;
+const SOCKET_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
 
+function connectionGone(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return CONNECTION_GONE.test((error as Error).message ?? '') || (typeof code === 'string' && SOCKET_GONE.has(code));
+}
+
+/** The error with the code of a connection failure, unless the server gave its own (57P01 and the like). */
 function asConnectionFailure(error: unknown): unknown {
-  if (typeof (error as { code?: unknown }).code === 'string') return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return error;
   return Object.assign(error instanceof Error ? error : new Error(String(error)), { code: '08006' });
 }
 
