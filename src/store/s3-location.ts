@@ -17,7 +17,7 @@ export function parseS3Url(text: string, from: string): S3Location {
   const bucket = match?.[1] ?? '';
   const prefix = (match?.[2] ?? '').replace(/\/+$/, '');
   if (!match || !BUCKET.test(bucket) || prefix.includes('//') || /[\u0000-\u001f\u007f]/.test(prefix)) {
-    throw new BwriteError('E_USAGE', `${from} must be s3://BUCKET/PREFIX (a bucket name of lowercase letters, digits, dots and dashes), got '${text}'`);
+    throw new BwriteError('E_USAGE', `${from} must be s3://BUCKET/PREFIX (a bucket name of 3 to 63 lowercase letters, digits, dots and dashes; a prefix without empty parts or control characters), got '${text}'`);
   }
   return { bucket, prefix, url: prefix ? `s3://${bucket}/${prefix}` : `s3://${bucket}` };
 }
