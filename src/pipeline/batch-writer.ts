@@ -77,6 +77,14 @@ interface ReadyBatch {
   hold: LeaseHold | null;
 }
 
+/** What one batch commits: its rows, and how its items' results follow from the rows' outcomes. */
+interface BatchPart {
+  rows: IndexRow[];
+  options: SubmitOptions;
+  resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[];
+  hold?: LeaseHold | null;
+}
+
 /**
  * One bounded-concurrency writer for a whole run. A permit is held for exactly one value write;
  * items are admitted one at a time as permits free up (nothing is spawned up front), and each
@@ -354,18 +362,14 @@ export class BatchWriter {
     try {
       await this.store.blobs.flushDirectories();
       recorded = await this.run.commit(holds, () =>
-        this.store.index.inTransaction(() => {
-          const parts: Recorded[] = [];
-          // Failure entries are numbered on from those of the batches before, not yet appended.
-          let numberedAfter: number | undefined;
-          for (const { settled, items, options, hold } of group) {
-            const resultsAt = (outcomes: RowOutcome[], committedBefore: number) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore);
-            const part = this.commitRecorded(this.rowsOf(settled), options, resultsAt, { hold, numberedAfter, together: true });
-            numberedAfter = part.lines.at(-1)?.seq ?? numberedAfter;
-            parts.push(part);
-          }
-          return parts;
-        }),
+        this.commitRecorded(
+          group.map(({ settled, items, options, hold }) => ({
+            rows: this.rowsOf(settled),
+            options,
+            resultsAt: (outcomes, committedBefore) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore),
+            hold,
+          })),
+        ),
       );
     } catch {
       return null;
@@ -387,7 +391,8 @@ export class BatchWriter {
       await this.store.blobs.flushDirectories();
       const { value: recorded } = await withRetry(
         () => {
-          const transaction = () => this.commitRecorded(rows, options, (outcomes, committedBefore) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore), { hold });
+          const resultsAt = (outcomes: RowOutcome[], committedBefore: number) => shareOut(this.resultsOf(settled, outcomes), items, committedBefore);
+          const transaction = async () => (await this.commitRecorded([{ rows, options, resultsAt, hold }]))[0]!;
           return hold ? this.run.commit([{ hold, blobs }], transaction) : transaction();
         },
         this.retry,
@@ -416,7 +421,8 @@ export class BatchWriter {
     const code = errorCode(cause);
     const failed = settled.map((entry) => (entry.ok ? failedResult(entry.prepared.item.key, code, asError(cause), attempts, entry.durationMs, entry.prepared) : entry.result));
     try {
-      const { value: recorded } = await withRetry(() => this.commitRecorded([], options, (_, committedBefore) => shareOut(failed, items, committedBefore), { faults: false }), this.retry);
+      const resultsAt = (_: RowOutcome[], committedBefore: number) => shareOut(failed, items, committedBefore);
+      const { value: recorded } = await withRetry(async () => (await this.commitRecorded([{ rows: [], options, resultsAt }], { faults: false }))[0]!, this.retry);
       return this.committed(recorded, seq);
     } catch (markError) {
       this.stop(asError(markError instanceof AttemptsError ? markError.cause : markError), seq);
@@ -425,21 +431,21 @@ export class BatchWriter {
   }
 
   /**
-   * One attempt at committing: inside the transaction, the batch's final results, its failure
-   * entries (kept in the index until they are in the failures file) and its history counts.
+   * One attempt at committing batches in one transaction: for each in order, inside it, its rows,
+   * its final results, its failure entries (kept in the index until they are in the failures file)
+   * and its history counts.
    */
-  private commitRecorded(
-    rows: IndexRow[],
-    options: SubmitOptions,
-    resultsAt: (outcomes: RowOutcome[], committedBefore: number) => ItemResult[],
-    at: { hold?: LeaseHold | null; faults?: boolean; numberedAfter?: number; together?: boolean },
-  ): Recorded {
+  private commitRecorded(parts: readonly BatchPart[], at: { faults?: boolean } = {}): Promise<Recorded[]> {
     const { store } = this;
-    const batch = { rows, mode: this.onConflict, runId: this.run.runId, watermark: options.watermark ?? null, shareInput: this.shareInput, setting: options.setting ?? null };
-    const commit = at.together ? store.index.applyBatch.bind(store.index) : store.index.commitBatch.bind(store.index);
-    return commit(batch, (outcomes, committedBefore) => {
-      if (at.hold) this.run.confirm(at.hold);
-      const recorded = recordFailures(store, this.run.runId, this.failures, options, resultsAt(outcomes, committedBefore), committedBefore, at.numberedAfter);
+    const runId = this.run.runId;
+    const batches = parts.map(({ rows, options }) => ({ rows, mode: this.onConflict, runId, watermark: options.watermark ?? null, shareInput: this.shareInput, setting: options.setting ?? null }));
+    // Failure entries are numbered on from those of the batches before, not yet appended.
+    let numberedAfter: number | undefined;
+    return store.index.commitBatches(batches, (i, outcomes, committedBefore) => {
+      const { options, resultsAt, hold } = parts[i]!;
+      if (hold) this.run.confirm(hold);
+      const recorded = recordFailures(store, runId, this.failures, options, resultsAt(outcomes, committedBefore), committedBefore, numberedAfter);
+      numberedAfter = recorded.lines.at(-1)?.seq ?? numberedAfter;
       this.countInHistory(recorded.results, recorded.alsoCounted);
       // Last, so that an injected fault rolls back all of the above, as a failed COMMIT would.
       if (at.faults !== false) store.faults.check('index');

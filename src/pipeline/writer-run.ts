@@ -67,7 +67,7 @@ export class WriterRun {
    * rolled back, and is tried again the same way; so is one that found gc removed blobs since
    * the batch's were written (`confirm`), after writing them again.
    */
-  async commit<T>(batches: readonly { hold: LeaseHold; blobs: readonly BlobWritten[] }[], commit: () => T): Promise<T> {
+  async commit<T>(batches: readonly { hold: LeaseHold; blobs: readonly BlobWritten[] }[], commit: () => Promise<T>): Promise<T> {
     const lease = this.lease();
     for (;;) {
       const epoch = lease.secure();
@@ -80,7 +80,7 @@ export class WriterRun {
         if (removal !== undefined) this.removalSeen.set(hold, removal);
       }
       try {
-        return commit();
+        return await commit();
       } catch (error) {
         if (!(error instanceof LeaseLapsedError) && !(error instanceof BlobsRemovedError)) throw error;
       }

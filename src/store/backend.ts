@@ -17,12 +17,19 @@ export interface ItemIndex {
   readonly runs: RunHistory;
   readonly failureRows: FailureEntries;
 
-  /** One batch's rows, totals, watermark and setting in one write transaction (rule 4); `finish` runs inside it. */
-  commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T;
+  /** A COMMIT leaves the main thread free while the index does it (PostgreSQL's worker): the reader may fill the next transaction meanwhile. */
+  readonly commitsOffThread: boolean;
+
   /** Runs `apply` under the index's write lock, committing all it did or nothing. */
   inTransaction<T>(apply: () => T): T;
-  /** Inside `inTransaction`: what `commitBatch` does for one batch. */
-  applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T;
+  /**
+   * Batches' rows, totals, watermarks and settings (rule 4) in one write transaction, in order,
+   * each as if it committed alone after the ones before it; `finish` runs for each inside the
+   * transaction, before COMMIT. Settles once the COMMIT has. Where the index is a server
+   * (PostgreSQL), the caller's thread goes on while it answers: a batch's commit overlaps the
+   * parsing of the next.
+   */
+  commitBatches<T>(batches: readonly BatchCommit[], finish: (index: number, outcomes: RowOutcome[], committedBefore: number) => T): Promise<T[]>;
   /** Runs `read` on one consistent view of the index. */
   inReadTransaction<T>(read: () => T): T;
   /**

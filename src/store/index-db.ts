@@ -238,6 +238,13 @@ export class IndexDb implements ItemIndex {
     throw Object.assign(new Error('the index is held by a gc or verify on this connection; tried again'), { code: 'SQLITE_BUSY' });
   }
 
+  readonly commitsOffThread = false;
+
+  /** SQLite commits on this thread: settled when it returns. */
+  commitBatches<T>(batches: readonly BatchCommit[], finish: (index: number, outcomes: RowOutcome[], committedBefore: number) => T): Promise<T[]> {
+    return new Promise((resolve) => resolve(this.inTransaction(() => batches.map((batch, i) => this.applyBatch(batch, (outcomes, committedBefore) => finish(i, outcomes, committedBefore))))));
+  }
+
   /** Runs `read` in one read transaction: what it reads is one state of the index. */
   inReadTransaction<T>(read: () => T): T {
     return this.db.transaction(read)();

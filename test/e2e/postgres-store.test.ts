@@ -1,6 +1,6 @@
 // A store whose index is in PostgreSQL behaves as a local store does: the same commands, outputs,
 // --json fields and exit codes. Runs against the server scripts/services starts (BWRITE_TEST_PG_URL).
-import { chmod, readdir, readFile } from 'node:fs/promises';
+import { appendFile, chmod, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -184,6 +184,38 @@ describe.runIf(Boolean(pgUrl))('a store in PostgreSQL', () => {
       ['k0210', secondName, 311, true],
       ['\u{1f600}x', secondName, 343, true],
     ]);
+    expect((await bwrite(where, ['verify', '--deep', '--store', url])).code).toBe(0);
+  });
+
+  test('batches sharing one transaction each see the rows and watermark of those before them, under every --on-conflict, as on a local store', async () => {
+    const where = await place();
+    const { url } = pgStore();
+    const local = join(where.dir, 'local-store');
+    const stores = [url, local];
+    // Batches of 4: a key comes back a few batches later, within what commits together; a bad line in between.
+    const lines = (tag: string) => [...Array(120).keys()].map((i) => (i === 50 ? '{"id": broken' : JSON.stringify({ id: `k${(i * 7) % 45}`, tag: `${tag}${i}` })));
+    const input = join(where.dir, 'in.ndjson');
+    for (const [mode, tag] of [['replace', 'a'], ['skip', 'b'], ['fail', 'c'], ['replace', 'd']] as const) {
+      await writeText(input, lines(tag).join('\n') + '\n');
+      const runs = await Promise.all(stores.map((store) => bwrite(where, ['import', input, '--key', 'id', '--store', store, '--batch-size', '4', '--on-conflict', mode, '--resume', '--json'])));
+      expect(summaryOf(runs[0]!), mode).toEqual(summaryOf(runs[1]!));
+      expect(runs[0]!.code, mode).toBe(1);
+      const failures = runs.map((run) => (JSON.parse(linesOf(run.stdout).at(-1)!) as { failuresFile: string }).failuresFile);
+      const [pgFailures, localFailures] = await Promise.all(failures.map(async (file) => linesOf(await readFile(file, 'utf8')).map((line) => JSON.parse(line) as Record<string, unknown>)));
+      const shown = (entries: Record<string, unknown>[]) => entries.map(({ key, line, code }) => ({ key, line, code }));
+      expect(shown(pgFailures!), mode).toEqual(shown(localFailures!));
+      // The input grows by its own lines again: --resume reads only what was appended.
+      await appendFile(input, lines(`${tag}+`).join('\n') + '\n');
+      const resumed = await Promise.all(stores.map((store) => bwrite(where, ['import', input, '--key', 'id', '--store', store, '--batch-size', '4', '--on-conflict', mode, '--resume', '--json'])));
+      expect(summaryOf(resumed[0]!), mode).toEqual(summaryOf(resumed[1]!));
+      // What was read before is counted as read and skipped; of the 120 appended lines, one is bad.
+      expect(summaryOf(resumed[0]!), mode).toMatchObject({ read: 240, failed: mode === 'fail' ? 120 : 1 });
+    }
+    const [pgExport, localExport] = await Promise.all(stores.map((store) => bwrite(where, ['export', '--with-keys', '--store', store])));
+    expect(pgExport!.stdout).toBe(localExport!.stdout);
+    expect(linesOf(pgExport!.stdout)).toHaveLength(45);
+    const [pgStats, localStats] = await Promise.all(stores.map((store) => bwrite(where, ['stats', '--json', '--store', store])));
+    expect(comparable(pgStats!.stdout)).toEqual(comparable(localStats!.stdout));
     expect((await bwrite(where, ['verify', '--deep', '--store', url])).code).toBe(0);
   });
 

@@ -8,26 +8,30 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_BYTES = SIGNATURE.length + 4 + 4;
 
 /**
- * Rows in PostgreSQL's binary COPY format, as one buffer of its own (not from Node's shared pool),
- * so that it can be handed to the worker without a copy. Binary saves COPY's text form of a bytea
- * (twice its size in hex) and the server's parsing of it.
+ * Rows in PostgreSQL's binary COPY format, in the bytes `allocate` gives (SyncBridge.copyArea:
+ * memory the worker reads without a copy). Binary saves COPY's text form of a bytea (twice its
+ * size in hex) and the server's parsing of it.
  */
-export function copyBinary(columns: readonly CopyColumn[], rows: readonly (readonly CopyValue[])[]): Uint8Array {
-  let size = HEADER_BYTES + 2;
+export function copyBinary(columns: readonly CopyColumn[], rows: readonly (readonly CopyValue[])[], allocate: (size: number) => Uint8Array): Uint8Array {
+  let size = HEADER_BYTES + 2 + rows.length * (2 + 4 * columns.length);
   for (const row of rows) {
-    size += 2;
-    for (let i = 0; i < columns.length; i++) size += 4 + fieldBytes(columns[i]!, row[i] ?? null);
+    for (let i = 0; i < columns.length; i++) size += fieldBytes(columns[i]!, row[i] ?? null);
   }
-  const out = Buffer.from(new ArrayBuffer(size));
+  const area = allocate(size);
+  const out = Buffer.from(area.buffer, area.byteOffset, size);
+  // A DataView's setters, not Buffer's checked writes (nor a BigInt for each int8): a few calls per field of every row.
+  const view = new DataView(area.buffer, area.byteOffset, size);
   let at = SIGNATURE.copy(out, 0);
-  at = out.writeInt32BE(0, at);
-  at = out.writeInt32BE(0, at);
+  view.setInt32(at, 0); // flags
+  view.setInt32(at + 4, 0); // header extension length
+  at += 8;
   for (const row of rows) {
-    at = out.writeInt16BE(columns.length, at);
-    for (let i = 0; i < columns.length; i++) at = writeField(out, at, columns[i]!, row[i] ?? null);
+    view.setInt16(at, columns.length);
+    at += 2;
+    for (let i = 0; i < columns.length; i++) at = writeField(out, view, at, columns[i]!, row[i] ?? null);
   }
-  out.writeInt16BE(-1, at);
-  return out;
+  view.setInt16(at, -1);
+  return area;
 }
 
 function fieldBytes(column: CopyColumn, value: CopyValue): number {
@@ -36,19 +40,28 @@ function fieldBytes(column: CopyColumn, value: CopyValue): number {
   return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : (value as Uint8Array).byteLength;
 }
 
-function writeField(out: Buffer, at: number, column: CopyColumn, value: CopyValue): number {
-  if (value === null) return out.writeInt32BE(-1, at);
+const TWO_32 = 2 ** 32;
+
+function writeField(out: Buffer, view: DataView, at: number, column: CopyColumn, value: CopyValue): number {
+  if (value === null) {
+    view.setInt32(at, -1);
+    return at + 4;
+  }
   if (column === 'int8') {
-    at = out.writeInt32BE(8, at);
-    return out.writeBigInt64BE(BigInt(value as number), at);
+    // bwrite's integers are safe integers: the high and low 32 bits of the 64.
+    const high = Math.floor((value as number) / TWO_32);
+    view.setInt32(at, 8);
+    view.setInt32(at + 4, high);
+    view.setUint32(at + 8, (value as number) - high * TWO_32);
+    return at + 12;
   }
   if (typeof value === 'string') {
     const length = out.write(value, at + 4, 'utf8');
-    out.writeInt32BE(length, at);
+    view.setInt32(at, length);
     return at + 4 + length;
   }
   const bytes = value as Uint8Array;
-  out.writeInt32BE(bytes.byteLength, at);
+  view.setInt32(at, bytes.byteLength);
   out.set(bytes, at + 4);
   return at + 4 + bytes.byteLength;
 }

@@ -16,7 +16,8 @@ export class PgFailureRows implements FailureEntries {
 
   insert(runId: string, lines: readonly FailureLine[]): void {
     if (lines.length === 0) return;
-    this.session.run([
+    // Inside a batch's transaction, sent with its COMMIT.
+    this.session.defer([
       {
         sql: `INSERT INTO failures (run_id, seq, entry) SELECT $1, seq, entry FROM unnest($2::bigint[], $3::text[]) AS u(seq, entry)
           ON CONFLICT (run_id, seq) DO UPDATE SET entry = excluded.entry`,

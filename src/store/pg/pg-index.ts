@@ -23,7 +23,7 @@ import { PgItemDeletes, countRange } from './pg-item-deletes.js';
 import { PgRunLog } from './pg-run-log.js';
 import type { PgSession } from './pg-session.js';
 import { pgReadTotals, pgRecountTotals, pgRunningTotals, pgSaveTotals, pgSaveValueCount } from './pg-totals.js';
-import type { Statement } from './sync-bridge.js';
+import type { Statement, StatementResult } from './sync-bridge.js';
 
 /** An item as a batch finds it, and as each of the batch's rows leaves it. */
 interface Current {
@@ -34,6 +34,12 @@ interface Current {
   updated_at: number;
   source: string | null;
   line: number | null;
+}
+
+/** What a transaction's batches find, as each batch leaves it for the next: items by key, stored watermarks by name. */
+interface Before {
+  current: Map<string, Current>;
+  stored: Map<string, StoredWatermark>;
 }
 
 /** Rows a page of an iterator reads in one call. */
@@ -53,6 +59,7 @@ export class PgIndex implements ItemIndex {
   readonly failureRows: PgFailureRows;
   readonly session: PgSession;
   private readonly runStarts = new Map<string, number | null>();
+  readonly commitsOffThread = true;
 
   constructor(session: PgSession) {
     this.session = session;
@@ -60,13 +67,10 @@ export class PgIndex implements ItemIndex {
     this.failureRows = new PgFailureRows(session);
   }
 
-  commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
-    return this.inTransaction(() => this.applyBatch(batch, finish));
-  }
-
   inTransaction<T>(apply: () => T): T {
     return this.session.write(apply);
   }
+
 
   inReadTransaction<T>(read: () => T): T {
     return this.session.read(read);
@@ -80,51 +84,49 @@ export class PgIndex implements ItemIndex {
     return this.session.readAsync(read);
   }
 
-  applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
+  /**
+   * The items all the batches name and their sources' watermarks are read with BEGIN and the lock,
+   * in one call; each batch is then applied in memory against what the batches before it left, and
+   * what they change is written once, with the COMMIT. The main thread waits for neither call
+   * (PgSession.writeCommitting): it parses the next batches meanwhile.
+   */
+  commitBatches<T>(batches: readonly BatchCommit[], finish: (index: number, outcomes: RowOutcome[], committedBefore: number) => T): Promise<T[]> {
+    const runIds = [...new Set(batches.map((batch) => batch.runId))].filter((runId) => !this.runStarts.has(runId));
+    return this.session.writeCommitting(readBefore(batches, runIds), (found) => {
+      const before = this.beforeFrom(found, runIds);
+      const writes = new TransactionWrites(new Set(before.current.keys()), Date.now(), (size) => this.session.copyArea(size));
+      const results = batches.map((batch, i) => this.applyOne(batch, before, writes, (outcomes, committedBefore) => finish(i, outcomes, committedBefore)));
+      this.session.defer(writes.statements());
+      return results;
+    });
+  }
+
+  private applyOne<T>(batch: BatchCommit, before: Before, writes: TransactionWrites, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
     const { rows, mode, runId, watermark } = batch;
-    const now = Date.now();
-    const { current, stored } = this.readBefore(rows, watermark, runId);
+    const stored = watermark ? before.stored.get(watermark.name) : undefined;
     const same = stored !== undefined && !isState(stored, watermark?.supersedes) && sameInput(stored, watermark!);
     const committedBefore = batch.shareInput && same ? stored.bytes : 0;
-    // Read under the store's write lock, so no other writer adds or removes a key before this commits.
-    const storedKeys = new Set(current.keys());
     const outcomes: RowOutcome[] = new Array(rows.length);
-    const tally = new TotalsTally();
-    const changed = new Map<string, IndexRow>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : applyRow(row, mode, runId, now, { current, changed, tally });
+      outcomes[i] = isShared(row.end, committedBefore) ? 'skipped' : applyRow(row, mode, runId, writes.now, before.current, writes);
     }
-    const statements: Statement[] = [];
-    if (changed.size > 0) statements.push(...writeItems([...changed.values()], storedKeys, runId, now));
-    statements.push(...pgSaveTotals(tally));
-    if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) statements.push(saveWatermark(watermark, runId, now));
-    if (batch.setting) statements.push(saveSetting(batch.setting.name, batch.setting.value));
-    // Sent with the transaction's next call: its COMMIT, or the next batch's read in a shared transaction.
-    this.session.defer(statements);
+    if (watermark && watermarkMovesOn(watermark, stored, same, () => this.runStarts.get(runId) ?? null)) {
+      writes.watermarks.set(watermark.name, { watermark, runId });
+      const { supersedes: _, ...saved } = watermark;
+      before.stored.set(watermark.name, { ...saved, startedAt: this.runStarts.get(runId) ?? null });
+    }
+    if (batch.setting) writes.settings.set(batch.setting.name, batch.setting.value);
     return finish(outcomes, committedBefore);
   }
 
-  /** The items a batch names, its source's stored watermark and when its run started: one call. */
-  private readBefore(rows: readonly IndexRow[], watermark: Watermark | null, runId: string): { current: Map<string, Current>; stored: StoredWatermark | undefined } {
-    const statements: Statement[] = [
-      {
-        sql: `SELECT key, size, type, inline IS NOT NULL AS inline, run_id, updated_at, source, line FROM items WHERE key = ANY($1::text[])`,
-        params: [[...new Set(rows.map((row) => row.key))]],
-      },
-    ];
-    if (watermark) {
-      statements.push({
-        sql: `SELECT s.name, s.dev, s.ino, s.fingerprint, s.fingerprint_len AS "fingerprintLen", s.line, s.bytes, s.records, r.started_at AS "startedAt"
-          FROM sources s LEFT JOIN runs r ON r.run_id = s.run_id WHERE s.name = $1`,
-        params: [watermark.name],
-      });
-      if (!this.runStarts.has(runId)) statements.push({ sql: `SELECT started_at FROM runs WHERE run_id = $1`, params: [runId] });
-    }
-    const [items, sources, start] = this.session.run(statements);
-    const current = new Map((items!.rows as unknown as (Current & { key: string })[]).map(({ key, ...item }) => [key, item]));
-    if (start) this.runStarts.set(runId, (start.rows[0]?.started_at as number | undefined) ?? null);
-    return { current, stored: sources?.rows[0] as StoredWatermark | undefined };
+  /** What readBefore found: the items by key, the watermarks by name; the runs' starts are kept. */
+  private beforeFrom([items, sources, starts]: StatementResult[], runIds: readonly string[]): Before {
+    for (const runId of runIds) this.runStarts.set(runId, null);
+    for (const row of (starts?.rows ?? []) as { run_id: string; started_at: number }[]) this.runStarts.set(row.run_id, row.started_at);
+    const current = new Map((items!.rows as unknown as (Current & { key: string })[]).map((item) => [item.key, item as Current]));
+    const stored = new Map((sources!.rows as unknown as StoredWatermark[]).map((row) => [row.name, row]));
+    return { current, stored };
   }
 
   hasKey(key: string): boolean {
@@ -254,39 +256,77 @@ export class PgIndex implements ItemIndex {
   }
 }
 
+/** The items the batches name, their sources' stored watermarks and when the runs not yet seen started. */
+function readBefore(batches: readonly BatchCommit[], runIds: readonly string[]): Statement[] {
+  const keys = new Set(batches.flatMap((batch) => batch.rows.map((row) => row.key)));
+  const names = [...new Set(batches.flatMap((batch) => (batch.watermark ? [batch.watermark.name] : [])))];
+  return [
+    { sql: `SELECT key, size, type, inline IS NOT NULL AS inline, run_id, updated_at, source, line FROM items WHERE key = ANY($1::text[])`, params: [[...keys]] },
+    {
+      sql: `SELECT s.name, s.dev, s.ino, s.fingerprint, s.fingerprint_len AS "fingerprintLen", s.line, s.bytes, s.records, r.started_at AS "startedAt"
+        FROM sources s LEFT JOIN runs r ON r.run_id = s.run_id WHERE s.name = ANY($1::text[])`,
+      params: [names],
+    },
+    ...(runIds.length > 0 ? [{ sql: `SELECT run_id, started_at FROM runs WHERE run_id = ANY($1::text[])`, params: [runIds] }] : []),
+  ];
+}
+
 /** One row of a batch against the items as the rows before it left them (what IndexDb.applyRow does with statements). */
-function applyRow(
-  row: IndexRow,
-  mode: ConflictMode,
-  runId: string,
-  now: number,
-  state: { current: Map<string, Current>; changed: Map<string, IndexRow>; tally: TotalsTally },
-): RowOutcome {
-  const counted = { size: row.size, type: row.type, inline: row.inline !== null };
-  const old = state.current.get(row.key);
+function applyRow(row: IndexRow, mode: ConflictMode, runId: string, now: number, current: Map<string, Current>, writes: TransactionWrites): RowOutcome {
+  const old = current.get(row.key);
   if (old && mode !== 'replace') return mode === 'skip' ? 'skipped' : 'conflict';
   if (old && row.unlessNewer && old.run_id !== runId && isNewer(old, row.unlessNewer)) return 'skipped';
-  if (old) state.tally.add(old, -1);
-  state.tally.add(counted);
-  state.current.set(row.key, { ...counted, run_id: runId, updated_at: now, source: row.source, line: row.line });
-  state.changed.set(row.key, row);
+  if (old) writes.tally.add(old, -1);
+  // A literal, not a spread of another object: V8 builds a spread of a few fields on a slow path, a cost per row.
+  const item: Current = { size: row.size, type: row.type, inline: row.inline !== null, run_id: runId, updated_at: now, source: row.source, line: row.line };
+  writes.tally.add(item);
+  current.set(row.key, item);
+  writes.items.set(row.key, { row, runId });
   return 'written';
 }
 
 /**
- * A batch's items: new keys sent with one COPY (the cheapest way in), keys the index held (read
- * under the write lock, so still there) replaced by INSERT … ON CONFLICT, keeping their created_at.
+ * What a transaction's batches change, gathered as they are applied and written once: only the
+ * last state of each row matters to what the transaction commits. Every row the transaction
+ * writes has the same time, that of the transaction.
  */
-function writeItems(rows: IndexRow[], storedKeys: ReadonlySet<string>, runId: string, now: number): Statement[] {
-  const added = rows.filter((row) => !storedKeys.has(row.key));
-  const replaced = added.length === rows.length ? [] : rows.filter((row) => storedKeys.has(row.key));
-  const statements = replaced.length > 0 ? upsertItems(replaced, runId, now) : [];
+class TransactionWrites {
+  readonly items = new Map<string, { row: IndexRow; runId: string }>();
+  readonly tally = new TotalsTally();
+  readonly watermarks = new Map<string, { watermark: Watermark; runId: string }>();
+  readonly settings = new Map<string, string>();
+
+  /** `storedKeys`: the keys the index held when the transaction read them, under the write lock. */
+  constructor(
+    private readonly storedKeys: ReadonlySet<string>,
+    readonly now: number,
+    private readonly copyArea: (size: number) => Uint8Array,
+  ) {}
+
+  statements(): Statement[] {
+    const statements = writeItems([...this.items.values()], this.storedKeys, this.now, this.copyArea);
+    statements.push(...pgSaveTotals(this.tally));
+    for (const { watermark, runId } of this.watermarks.values()) statements.push(saveWatermark(watermark, runId, this.now));
+    for (const [name, value] of this.settings) statements.push(saveSetting(name, value));
+    return statements;
+  }
+}
+
+/**
+ * A transaction's items: new keys sent with one COPY (the cheapest way in), keys the index held
+ * (read under the write lock, so still there) replaced by INSERT … ON CONFLICT, keeping their created_at.
+ */
+function writeItems(items: { row: IndexRow; runId: string }[], storedKeys: ReadonlySet<string>, now: number, copyArea: (size: number) => Uint8Array): Statement[] {
+  const added = items.filter(({ row }) => !storedKeys.has(row.key));
+  const replaced = added.length === items.length ? [] : items.filter(({ row }) => storedKeys.has(row.key));
+  const statements = replaced.length > 0 ? upsertItems(replaced, now) : [];
   if (added.length > 0) {
     statements.push({
       sql: `COPY items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at) FROM STDIN (FORMAT binary)`,
       copyData: copyBinary(
         ITEM_COPY_COLUMNS,
-        added.map((row) => [row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now]),
+        added.map(({ row, runId }) => [row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId, now, now]),
+        copyArea,
       ),
     });
   }
@@ -297,23 +337,22 @@ const ITEM_COPY_COLUMNS: CopyColumn[] = ['text', 'text', 'int8', 'text', 'bytea'
 
 /** Parameters of one statement: PostgreSQL's protocol numbers them in 16 bits. */
 const MAX_PARAMS = 65_535;
-const ITEM_PARAMS = 7;
+const ITEM_PARAMS = 8;
 
 /**
- * Items a batch replaces, a statement per MAX_PARAMS parameters; a replaced item keeps its
+ * Items a transaction replaces, a statement per MAX_PARAMS parameters; a replaced item keeps its
  * created_at. Values go as parameters of their own, which `pg` sends as binary, not as the hex text an
  * array of bytea would take.
  */
-function upsertItems(rows: IndexRow[], runId: string, now: number): Statement[] {
-  const perStatement = Math.floor((MAX_PARAMS - 2) / ITEM_PARAMS);
+function upsertItems(items: { row: IndexRow; runId: string }[], now: number): Statement[] {
+  const perStatement = Math.floor((MAX_PARAMS - 1) / ITEM_PARAMS);
   const statements: Statement[] = [];
-  for (let from = 0; from < rows.length; from += perStatement) {
-    const chunk = rows.slice(from, from + perStatement);
-    const params: unknown[] = [runId, now];
-    const tuples = chunk.map((row) => {
+  for (let from = 0; from < items.length; from += perStatement) {
+    const params: unknown[] = [now];
+    const tuples = items.slice(from, from + perStatement).map(({ row, runId }) => {
       const at = params.length;
-      params.push(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line);
-      return `($${at + 1}, $${at + 2}, $${at + 3}::bigint, $${at + 4}, $${at + 5}::bytea, $${at + 6}, $${at + 7}::bigint, $1, $2::bigint, $2::bigint)`;
+      params.push(row.key, row.sha256, row.size, row.type, row.inline, row.source, row.line, runId);
+      return `($${at + 1}, $${at + 2}, $${at + 3}::bigint, $${at + 4}, $${at + 5}::bytea, $${at + 6}, $${at + 7}::bigint, $${at + 8}, $1::bigint, $1::bigint)`;
     });
     statements.push({
       sql: `INSERT INTO items (key, sha256, size, type, inline, source, line, run_id, created_at, updated_at) VALUES ${tuples.join(', ')}

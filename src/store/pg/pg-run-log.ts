@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { RunHistory } from '../backend.js';
 import { toRecord, type LeaseTerms, type RunDelta, type RunRecord, type RunRow, type RunStart, type RunTotals } from '../run-log.js';
 import type { PgSession } from './pg-session.js';
-import type { ConnectionName } from './sync-bridge.js';
+import type { ConnectionName, Statement } from './sync-bridge.js';
 
 /**
  * RunLog's history and leases in PostgreSQL. Each run records its host: its failures file is on
@@ -12,6 +12,8 @@ import type { ConnectionName } from './sync-bridge.js';
 export class PgRunLog implements RunHistory {
   private readonly session: PgSession;
   private conn: ConnectionName = 'main';
+  /** The counts statement addCommitted deferred last: while it is unsent, later counts of the run add to it. */
+  private lastCounts: (Statement & { params: unknown[] }) | null = null;
 
   constructor(session: PgSession) {
     this.session = session;
@@ -43,11 +45,11 @@ export class PgRunLog implements RunHistory {
 
   /**
    * Runs `write` on the lease connection, waiting at most `ms` for a row another transaction
-   * holds: a renewal from a timer must not hold the event loop that long. Outside a transaction
-   * of the main connection only, as the timer always is.
+   * holds: a renewal from a timer must not hold the event loop that long. The timer may fire while
+   * a transaction of the main connection awaits the server (a batch's, gc's): the renewal is not
+   * that transaction's, to commit or roll back with it.
    */
   waitingAtMost<T>(ms: number, write: () => T): T {
-    if (this.session.inTransaction) return write();
     this.conn = 'lease';
     try {
       this.session.run([{ sql: `SET lock_timeout = ${Math.max(1, Math.floor(ms))}` }], 'lease');
@@ -61,11 +63,22 @@ export class PgRunLog implements RunHistory {
     this.change(`UPDATE runs SET status = 'running', finished_at = NULL, lease_expires_at = $1, protect_since = $2 WHERE run_id = $3`, [lease.expiresAt, lease.protectSince, runId]);
   }
 
+  /**
+   * Inside a batch's transaction: sent with its COMMIT, since nothing reads what it changed; the
+   * counts of the batches that share a transaction go in one statement.
+   */
   addCommitted(runId: string, delta: RunDelta): void {
-    this.change(
-      `UPDATE runs SET read = read + $1, written = written + $2, skipped = skipped + $3, failed = failed + $4, deleted = deleted + $5 WHERE run_id = $6 AND status = 'running'`,
-      [delta.read, delta.written, delta.skipped, delta.failed, delta.deleted ?? 0, runId],
-    );
+    const counts = [delta.read, delta.written, delta.skipped, delta.failed, delta.deleted ?? 0];
+    const last = this.lastCounts;
+    if (last && last.params[5] === runId && this.session.isDeferred(last)) {
+      counts.forEach((count, i) => (last.params[i] = (last.params[i] as number) + count));
+      return;
+    }
+    this.lastCounts = {
+      sql: `UPDATE runs SET read = read + $1, written = written + $2, skipped = skipped + $3, failed = failed + $4, deleted = deleted + $5 WHERE run_id = $6 AND status = 'running'`,
+      params: [...counts, runId],
+    };
+    this.session.defer([this.lastCounts]);
   }
 
   finish(runId: string, totals: RunTotals): void {

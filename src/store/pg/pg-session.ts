@@ -65,6 +65,16 @@ export class PgSession {
     else this.deferred.push(...statements);
   }
 
+  /** Memory for a COPY's data (SyncBridge.copyArea). */
+  copyArea(size: number): Uint8Array {
+    return this.bridge.copyArea(size);
+  }
+
+  /** Whether a deferred statement is still waiting to be sent (so that what it writes can still be added to). */
+  isDeferred(statement: Statement): boolean {
+    return this.deferred.includes(statement);
+  }
+
   private takeQueued(): { statements: Statement[]; begins: boolean } {
     const begin = this.pendingBegin;
     const statements = [...(begin ?? []), ...this.deferred];
@@ -77,6 +87,43 @@ export class PgSession {
   write<T>(apply: () => T): T {
     this.refuseDuringAsync();
     return this.transaction(apply, this.writeBegin());
+  }
+
+  /**
+   * A write transaction whose two calls the main thread does not wait for: `read`'s statements go
+   * with BEGIN and the lock; `apply` then runs on what they returned; the writes it deferred go
+   * with the COMMIT. Settles once the COMMIT has. While the read is out, another write transaction
+   * in this process is refused as busy (as during writeAsync), and a statement from elsewhere
+   * would run inside this transaction: only reads do (the lease timer has its own connection).
+   */
+  async writeCommitting<T>(read: Statement[], apply: (found: StatementResult[]) => T): Promise<T> {
+    this.refuseDuringAsync();
+    if (this.depth > 0) throw new BwriteError('E_INTERNAL', 'a transaction committed later cannot open inside another transaction');
+    const begin = this.writeBegin();
+    this.asyncOpen = true;
+    this.depth++;
+    let found: StatementResult[];
+    try {
+      found = await this.bridge.runAsync('main', [...begin, ...read], 'begin');
+    } catch (error) {
+      this.undo(true, '');
+      throw this.explained(error);
+    } finally {
+      this.asyncOpen = false;
+      this.depth--;
+    }
+    this.depth++;
+    let result: T;
+    try {
+      result = apply(found.slice(begin.length));
+    } catch (error) {
+      this.depth--;
+      this.undo(true, '');
+      throw error;
+    }
+    this.depth--;
+    await this.commitLater();
+    return result;
   }
 
   /** Runs `read` on one snapshot of the store; inside another transaction, in that one. */
@@ -99,8 +146,9 @@ export class PgSession {
     this.bridge.close();
   }
 
+  /** BEGIN and the lock in one simple query: one round trip (the lock's id is a number this session made, not data). */
   private writeBegin(): Statement[] {
-    return [{ sql: 'BEGIN ISOLATION LEVEL READ COMMITTED' }, { sql: 'SELECT pg_advisory_xact_lock($1::bigint)', params: [this.lockId] }];
+    return [{ sql: `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${this.lockId})` }];
   }
 
   /**
@@ -158,6 +206,16 @@ export class PgSession {
     else if (this.pendingBegin) this.pendingBegin = null; // nothing was sent: nothing to commit
     else this.commit(savepoint);
     return result;
+  }
+
+  /** COMMIT sent without waiting; if it or a deferred write fails, the worker rolls back (no ROLLBACK from here, which could land in a later transaction). */
+  private async commitLater(): Promise<void> {
+    const { statements } = this.takeQueued();
+    try {
+      await this.bridge.runAsync('main', [...statements, { sql: 'COMMIT' }], 'end');
+    } catch (error) {
+      throw this.explained(error);
+    }
   }
 
   /** COMMIT, with the writes still deferred; if one of them fails, the transaction is rolled back. */

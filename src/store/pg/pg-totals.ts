@@ -13,14 +13,15 @@ const RECOUNT = `SELECT type, count(*) AS items, sum(size)::bigint AS bytes, cou
 export function pgSaveTotals(tally: TotalsTally): Statement[] {
   const types = [...tally.types].filter(([, t]) => t.items !== 0 || t.bytes !== 0 || t.inlineItems !== 0);
   if (types.length === 0) return [];
+  // One statement, one round trip: the generation advances with the totals.
   return [
     {
-      sql: `INSERT INTO type_totals (type, items, bytes, inline_items) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
-        ON CONFLICT (type) DO UPDATE SET items = type_totals.items + excluded.items, bytes = type_totals.bytes + excluded.bytes,
-          inline_items = type_totals.inline_items + excluded.inline_items`,
+      sql: `WITH added AS (INSERT INTO type_totals (type, items, bytes, inline_items) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+          ON CONFLICT (type) DO UPDATE SET items = type_totals.items + excluded.items, bytes = type_totals.bytes + excluded.bytes,
+            inline_items = type_totals.inline_items + excluded.inline_items)
+        UPDATE generation SET value = value + 1 WHERE id = 1`,
       params: [types.map(([type]) => type), types.map(([, t]) => t.items), types.map(([, t]) => t.bytes), types.map(([, t]) => t.inlineItems)],
     },
-    { sql: `UPDATE generation SET value = value + 1 WHERE id = 1` },
   ];
 }
 

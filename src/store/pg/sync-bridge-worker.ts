@@ -75,7 +75,15 @@ async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 
   try {
     for (const statement of statements) results.push(await runStatement(client, statement));
   } catch (error) {
-    if (conn.client === client && !connectionGone(error)) throw error;
+    if (conn.client === client && !connectionGone(error)) {
+      // A transaction this call opened or meant to end is not left open behind it: the caller may
+      // not be waiting for this reply (SyncBridge.runAsync), and its next call may be another's.
+      if (tx) {
+        await client.query('ROLLBACK').catch(() => {});
+        conn.inTransaction = false;
+      }
+      throw error;
+    }
     // Gone, whether pg has said so yet or not: replaced at the next call, after the caller's ROLLBACK.
     if (conn.client === client) drop(conn, client);
     else if (conn.inTransaction) conn.lost = true;
@@ -92,7 +100,9 @@ async function runStatement(client: pg.Client, statement: Statement): Promise<St
     await pipeline(Readable.from([Buffer.from(statement.copyData.buffer, statement.copyData.byteOffset, statement.copyData.byteLength)]), copy);
     return { rows: [], rowCount: copy.rowCount };
   }
-  const result = await client.query({ text: statement.sql, values: statement.params?.map(toPg) as unknown[] | undefined });
+  const answer: pg.QueryResult | pg.QueryResult[] = await client.query({ text: statement.sql, values: statement.params?.map(toPg) as unknown[] | undefined });
+  // Statements sent as one simple query (no parameters) answer with a result each: the last one's counts.
+  const result = Array.isArray(answer) ? answer.at(-1)! : answer;
   return { rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? 0 };
 }
 

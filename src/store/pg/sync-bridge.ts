@@ -7,7 +7,7 @@ import { BwriteError } from '../../errors.js';
 export interface Statement {
   sql: string;
   params?: readonly unknown[];
-  /** With a `COPY … FROM STDIN (FORMAT binary)` statement: its data (copyBinary), handed to the worker, not copied. */
+  /** With a `COPY … FROM STDIN (FORMAT binary)` statement: its data (copyBinary), in SyncBridge.copyArea. */
   copyData?: Uint8Array;
 }
 
@@ -36,12 +36,19 @@ const CALL_TIMEOUT_MS = 10 * 60_000;
  * synchronous, as better-sqlite3 is, and a transaction spans several calls on one connection. The
  * main thread posts a request and sleeps on a shared word (Atomics.wait) until the worker has
  * posted its reply; the reply is then taken off the port at once (receiveMessageOnPort).
+ *
+ * One call may instead be left to finish while the main thread goes on (`runAsync`: a batch's
+ * COMMIT, so that the next batch is parsed meanwhile). At most one call is ever outstanding: the
+ * next call of either kind first takes that one's reply.
  */
 export class SyncBridge {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly signal: Int32Array;
   private closed = false;
+  private pending: PendingCall | null = null;
+  /** Where COPY data is built: shared with the worker, reused from one COPY to the next. */
+  private copyMemory = new SharedArrayBuffer(0);
 
   constructor(config: Record<string, unknown>) {
     const { port1, port2 } = new MessageChannel();
@@ -62,9 +69,24 @@ export class SyncBridge {
 
   /** Runs the statements in order on one connection; the first that fails throws, with the server's code. */
   run(conn: ConnectionName, statements: Statement[], tx?: 'begin' | 'end'): StatementResult[] {
-    const reply = this.call({ op: 'run', conn, statements, tx });
-    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
-    return reply.results;
+    return resultsOf(this.call({ op: 'run', conn, statements, tx }));
+  }
+
+  /** As `run`, without waiting: the promise settles once the worker has replied. */
+  async runAsync(conn: ConnectionName, statements: Statement[], tx?: 'begin' | 'end'): Promise<StatementResult[]> {
+    this.post({ op: 'run', conn, statements, tx });
+    return resultsOf(await this.replyLater());
+  }
+
+  /**
+   * `size` bytes for a COPY's data, which the worker reads where they are: no copy, and no buffer
+   * per COPY for the worker's rare collections to free (megabytes each). They stay valid until
+   * the call that carries them is answered; the next COPY's data is built only after a later
+   * call's answer (a transaction's read), and every call waits for the one before it.
+   */
+  copyArea(size: number): Uint8Array {
+    if (this.copyMemory.byteLength < size) this.copyMemory = new SharedArrayBuffer(Math.max(size, 2 * this.copyMemory.byteLength));
+    return new Uint8Array(this.copyMemory, 0, size);
   }
 
   close(): void {
@@ -85,18 +107,76 @@ export class SyncBridge {
   }
 
   private call(request: BridgeRequest): BridgeReply {
+    this.post(request);
+    if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw this.timedOut();
+    return this.receive();
+  }
+
+  /** Sends one request, once the reply of any call still outstanding is taken. */
+  private post(request: BridgeRequest): void {
+    this.settlePending();
     if (this.closed && request.op !== 'close') throw new BwriteError('E_STORE', 'the PostgreSQL connection is closed');
     Atomics.store(this.signal, 0, 0);
-    // COPY data moves to the worker: the caller cannot use it afterwards, and builds it anew for a retry.
-    const transfer = request.op === 'run' ? request.statements.flatMap((statement) => (statement.copyData ? [statement.copyData.buffer as ArrayBuffer] : [])) : [];
-    this.port.postMessage(request, transfer);
-    if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') {
-      // Its answer may still come, and would be taken for the next call's: the connections go.
-      this.abandon();
-      throw new BwriteError('E_STORE', `PostgreSQL did not answer within ${CALL_TIMEOUT_MS / 60_000} minutes; the connection was given up`);
+    this.port.postMessage(request);
+  }
+
+  /** The reply to the request just posted, taken when the worker signals it, the main thread free meanwhile. */
+  private replyLater(): Promise<BridgeReply> {
+    return new Promise((resolve, reject) => {
+      // The timer also keeps the process alive while nothing else is left to do but this reply.
+      const timer = setTimeout(() => {
+        this.pending = null;
+        reject(this.timedOut());
+      }, CALL_TIMEOUT_MS);
+      const pending: PendingCall = { resolve, reject, timer };
+      this.pending = pending;
+      const waiting = (Atomics as unknown as AtomicsWithWaitAsync).waitAsync(this.signal, 0, 0);
+      void Promise.resolve(waiting.value).then(() => {
+        if (this.pending === pending) this.settlePending();
+      });
+    });
+  }
+
+  /** Takes the reply of the call left outstanding, if any, waiting for it here. */
+  private settlePending(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = null;
+    clearTimeout(pending.timer);
+    try {
+      if (Atomics.wait(this.signal, 0, 0, CALL_TIMEOUT_MS) === 'timed-out') throw this.timedOut();
+      pending.resolve(this.receive());
+    } catch (error) {
+      pending.reject(error);
     }
+  }
+
+  private receive(): BridgeReply {
     const message = receiveMessageOnPort(this.port);
     if (!message) throw Object.assign(new Error('the thread holding the PostgreSQL connections stopped'), { code: 'E_STORE' });
     return message.message as BridgeReply;
   }
+
+  /** The worker's answer may still come, and would be taken for the next call's: the connections go. */
+  private timedOut(): BwriteError {
+    this.abandon();
+    return new BwriteError('E_STORE', `PostgreSQL did not answer within ${CALL_TIMEOUT_MS / 60_000} minutes; the connection was given up`);
+  }
+}
+
+/** A call whose reply the main thread did not wait for. */
+interface PendingCall {
+  resolve: (reply: BridgeReply) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Node 20 has Atomics.waitAsync; the ES2022 library this project compiles against does not declare it. */
+interface AtomicsWithWaitAsync {
+  waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string };
+}
+
+function resultsOf(reply: BridgeReply): StatementResult[] {
+  if (!reply.ok) throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
+  return reply.results;
 }
