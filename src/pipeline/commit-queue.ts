@@ -1,11 +1,14 @@
 /**
  * How batches that are ready at once may share one transaction: a group closes at `rows` rows or
  * `bytes` bytes of values, and a ready batch waits at most `waitMs` for later ones to join it.
+ * The reader may hold `ahead` groups uncommitted (1 unless said): 2 where a COMMIT leaves the
+ * main thread free, so that the next group fills while one commits.
  */
 export interface GroupLimits {
   rows: number;
   bytes: number;
   waitMs: number;
+  ahead?: number;
 }
 
 /** A batch in the queue: what its commit needs, once it is ready. */

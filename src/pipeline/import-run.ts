@@ -86,9 +86,10 @@ class Outstanding {
 
   constructor(writer: BatchWriter | null, batchSize: number) {
     this.limit = writer ? outstandingLimit(writer, batchSize) : 0;
-    // With group commits, the reader may run ahead by one group of small values, so that a group fills.
+    // With group commits, the reader may run ahead by a group of small values (or more: GroupLimits.ahead), so that a group fills.
     const limits = writer?.groupCommits;
-    this.group = limits ? { batches: Math.ceil(limits.rows / batchSize), bytes: limits.bytes } : { batches: 0, bytes: 0 };
+    const ahead = limits?.ahead ?? 1;
+    this.group = limits ? { batches: ahead * Math.ceil(limits.rows / batchSize), bytes: ahead * limits.bytes } : { batches: 0, bytes: 0 };
   }
 
   add(done: Promise<void>, bytes: number, failures: { count: number; bytes: number }): void {
