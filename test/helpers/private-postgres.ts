@@ -27,7 +27,23 @@ export class PrivatePostgres {
   }
 
   get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres?sslmode=disable`;
+    return this.urlAs('postgres');
+  }
+
+  /** The server's URL for another role (the server trusts every role on loopback). */
+  urlAs(role: string): string {
+    return `postgres://${role}@127.0.0.1:${this.port}/postgres?sslmode=disable`;
+  }
+
+  /** Runs statements as the superuser (roles, grants). */
+  async admin(statements: string[]): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    await client.connect();
+    try {
+      for (const sql of statements) await client.query(sql);
+    } finally {
+      await client.end();
+    }
   }
 
   start(): void {
@@ -83,12 +99,16 @@ export async function cutBwriteConnections(url: string): Promise<number> {
   }
 }
 
-/** An import of `records` small records into `server`'s store, started and past its first committed batch. */
-export async function importUnderWay(server: PrivatePostgres, records: number, args: string[]): Promise<{ dir: string; env: Record<string, string | undefined>; input: string; store: string; importing: RunningBwrite }> {
+/** An import of `records` small records into `server`'s store (as `store` says), started and past its first committed batch. */
+export async function importUnderWay(
+  server: PrivatePostgres,
+  records: number,
+  args: string[],
+  store = server.url,
+): Promise<{ dir: string; env: Record<string, string | undefined>; input: string; store: string; importing: RunningBwrite }> {
   const dir = await tempDir('bwrite-pg-');
   const env = { XDG_STATE_HOME: join(dir, 'state'), PGPASSWORD: undefined };
   const input = await writeText(join(dir, 'in.ndjson'), ndjson(records, (i) => ({ id: `k${i}`, body: 'v'.repeat(200) })));
-  const store = server.url;
   const importing = startBwrite(['import', input, '--key', 'id', '--store', store, '--batch-size', '100', ...args], { cwd: dir, env });
   await waitUntil(async () => (await committedItems(store)) > 0, 'the first committed batch', 60_000, 100);
   return { dir, env, input, store, importing };
