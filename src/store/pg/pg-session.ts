@@ -148,7 +148,7 @@ export class PgSession {
 
   /** BEGIN and the lock in one simple query: one round trip (the lock's id is a number this session made, not data). */
   private writeBegin(): Statement[] {
-    return [{ sql: `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(${this.lockId})` }];
+    return [{ sql: `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock('${this.lockId}'::bigint)` }];
   }
 
   /**
