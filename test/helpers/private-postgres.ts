@@ -1,7 +1,7 @@
 // A PostgreSQL server of a test's own (never the shared one), which the test may stop and start
 // again: initdb and pg_ctl from Debian's postgresql package, as the postgres user, on a loopback port.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { expect } from 'vitest';
@@ -16,13 +16,17 @@ export const privatePostgresAvailable = existsSync(join(PG_BIN, 'pg_ctl'));
 export class PrivatePostgres {
   readonly dir: string;
   readonly port: number;
+  /** With `tlsOnly`: the server's self-signed certificate (its own CA), named for `bwrite-test.invalid` only. */
+  readonly certificate: string | null;
 
-  constructor() {
+  /** `tlsOnly`: connections over TCP must use TLS (pg_hba.conf), as a managed database's are. */
+  constructor(options: { tlsOnly?: boolean } = {}) {
     // Under /var/tmp: the postgres user must traverse every folder above its data.
     this.dir = mkdtempSync('/var/tmp/bwrite-private-pg-');
     chmodSync(this.dir, 0o777);
     this.port = freePort();
     this.asPostgres('initdb', ['-D', this.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    this.certificate = options.tlsOnly ? this.requireTls() : null;
     this.start();
   }
 
@@ -35,9 +39,9 @@ export class PrivatePostgres {
     return `postgres://${role}@127.0.0.1:${this.port}/postgres?sslmode=disable`;
   }
 
-  /** Runs statements as the superuser (roles, grants). */
+  /** Runs statements as the superuser (roles, grants), over the server's Unix socket. */
   async admin(statements: string[]): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ host: this.dir, port: this.port, user: 'postgres', database: 'postgres' });
     await client.connect();
     try {
       for (const sql of statements) await client.query(sql);
@@ -47,7 +51,8 @@ export class PrivatePostgres {
   }
 
   start(): void {
-    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off`;
+    const tls = this.certificate ? ` -c ssl=on -c ssl_cert_file=${this.certificate} -c ssl_key_file=${join(this.dir, 'server.key')}` : '';
+    const options = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off${tls}`;
     this.asPostgres('pg_ctl', ['-D', this.data, '-l', join(this.dir, 'log'), '-w', '-o', options, 'start']);
   }
 
@@ -67,6 +72,18 @@ export class PrivatePostgres {
 
   private get data(): string {
     return join(this.dir, 'data');
+  }
+
+  /** A self-signed certificate and key for the server, and a pg_hba.conf that turns away TCP without TLS. */
+  private requireTls(): string {
+    const certificate = join(this.dir, 'server.crt');
+    const key = join(this.dir, 'server.key');
+    execFileSync('openssl', ['req', '-new', '-x509', '-days', '2', '-nodes', '-subj', '/CN=bwrite-test.invalid', '-addext', 'subjectAltName=DNS:bwrite-test.invalid', '-keyout', key, '-out', certificate], { stdio: 'ignore' });
+    execFileSync('chown', ['postgres', key, certificate]);
+    chmodSync(key, 0o600);
+    chmodSync(certificate, 0o644);
+    writeFileSync(join(this.data, 'pg_hba.conf'), 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n');
+    return certificate;
   }
 
   private asPostgres(tool: string, args: string[]): void {

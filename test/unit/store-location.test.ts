@@ -19,10 +19,11 @@ describe('a store location', () => {
   });
 
   it('takes its schema from ?schema= (default bwrite) and hands pg the URL without it', () => {
-    expect(parsePgLocation('postgres://u:pw@h:1/db?schema=t_1&sslmode=disable')).toEqual({
-      connectionString: 'postgres://u:pw@h:1/db?sslmode=disable',
+    expect(parsePgLocation('postgres://u:pw@h:1/db?schema=t_1&sslmode=verify-full')).toEqual({
+      connectionString: 'postgres://u:pw@h:1/db?sslmode=verify-full&uselibpqcompat=true',
       schema: 't_1',
-      shown: 'postgres://u:***@h:1/db?schema=t_1&sslmode=disable',
+      shown: 'postgres://u:***@h:1/db?schema=t_1&sslmode=verify-full',
+      fallback: null,
     });
     expect(parsePgLocation('postgres://h/db').schema).toBe('bwrite');
   });

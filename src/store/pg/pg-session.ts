@@ -27,7 +27,7 @@ export class PgSession {
   constructor(location: PgLocation) {
     this.location = location;
     // The schema name is a validated identifier (parsePgLocation), so it is quoted without escaping.
-    this.bridge = new SyncBridge({ connectionString: location.connectionString, options: `-c search_path="${location.schema}"`, application_name: 'bwrite' });
+    this.bridge = new SyncBridge({ connectionString: location.connectionString, options: `-c search_path="${location.schema}"`, application_name: 'bwrite' }, location.fallback);
     this.lockId = createHash('sha256').update(`bwrite:${location.schema}`).digest().readBigInt64BE(0).toString();
   }
 

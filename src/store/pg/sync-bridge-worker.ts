@@ -3,10 +3,10 @@ import { pipeline } from 'node:stream/promises';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { BridgeReply, BridgeRequest, ConnectionName, Statement, StatementResult } from './sync-bridge.js';
+import type { BridgeReply, BridgeRequest, ConnectFallback, ConnectionName, Statement, StatementResult } from './sync-bridge.js';
 
 /** The worker behind `SyncBridge`: holds the `pg` clients and answers one request at a time. */
-const { port, signal, config } = workerData as { port: MessagePort; signal: Int32Array; config: pg.ClientConfig };
+const { port, signal, config, fallback } = workerData as { port: MessagePort; signal: Int32Array; config: pg.ClientConfig; fallback: ConnectFallback | null };
 
 // pg announces that its ~/.pgpass lookup will go in pg@9, on stderr; bwrite's stderr is its own
 // one-line messages, and reading ~/.pgpass is what users of libpq expect. Only this thread is quieted.
@@ -34,7 +34,16 @@ function connection(name: ConnectionName): Connection {
 
 async function clientOf(conn: Connection): Promise<pg.Client> {
   if (conn.client) return conn.client;
-  const client = new pg.Client(config);
+  try {
+    return await connect(conn, config);
+  } catch (error) {
+    if (!fallback || !refusedAs(error, fallback.when)) throw error;
+    return await connect(conn, { ...config, connectionString: fallback.connectionString });
+  }
+}
+
+async function connect(conn: Connection, settings: pg.ClientConfig): Promise<pg.Client> {
+  const client = new pg.Client(settings);
   // A connection that breaks is replaced at the next call; inside a transaction, only after its ROLLBACK.
   client.on('error', () => drop(conn, client));
   client.on('end', () => drop(conn, client));
@@ -47,6 +56,12 @@ async function clientOf(conn: Connection): Promise<pg.Client> {
   }
   conn.client = client;
   return client;
+}
+
+/** pg's words for a server without TLS; the server's for a pg_hba.conf line that takes only TLS. */
+function refusedAs(error: unknown, when: ConnectFallback['when']): boolean {
+  const message = (error as Error).message ?? '';
+  return when === 'server-has-no-tls' ? /does not support SSL/i.test(message) : (error as { code?: unknown }).code === '28000' && /no encryption/i.test(message);
 }
 
 function drop(conn: Connection, client: pg.Client): void {

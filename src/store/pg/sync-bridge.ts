@@ -17,6 +17,12 @@ export interface StatementResult {
   rowCount: number;
 }
 
+/** A second connection string, and the refusal of the first after which the worker tries it. */
+export interface ConnectFallback {
+  connectionString: string;
+  when: 'server-has-no-tls' | 'server-needs-tls';
+}
+
 /** The connections the worker holds: `main` for transactions and reads, `lease` for renewals from timers. */
 export type ConnectionName = 'main' | 'lease';
 
@@ -50,14 +56,15 @@ export class SyncBridge {
   /** Where COPY data is built: shared with the worker, reused from one COPY to the next. */
   private copyMemory = new SharedArrayBuffer(0);
 
-  constructor(config: Record<string, unknown>) {
+  /** `fallback`: another way to connect, tried when the server refuses the first as it says (PgLocation.fallback). */
+  constructor(config: Record<string, unknown>, fallback: ConnectFallback | null = null) {
     const { port1, port2 } = new MessageChannel();
     this.signal = new Int32Array(new SharedArrayBuffer(4));
     // A worker that cannot load would leave the caller asleep until the timeout: load from the build only.
     const script = new URL('./sync-bridge-worker.js', import.meta.url);
     if (!fs.existsSync(script)) throw new BwriteError('E_INTERNAL', `${fileURLToPath(script)} is missing: run bwrite from its build (npm run build)`);
     this.worker = new Worker(script, {
-      workerData: { port: port2, signal: this.signal, config },
+      workerData: { port: port2, signal: this.signal, config, fallback },
       transferList: [port2],
       // What the worker allocates lives for one call: a small young generation is collected often
       // and keeps the process's peak memory down. The old generation is not capped (pages of values).
