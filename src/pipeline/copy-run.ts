@@ -7,7 +7,6 @@ import type { Store } from '../store/store.js';
 import { BatchWriter } from './batch-writer.js';
 import { CopyRun } from './copy-batches.js';
 import type { CopyMark, CopyOptions, CopyReport } from './copy-types.js';
-import { BATCH_MAX_BYTES } from './import-run.js';
 import { DEFAULT_RETRY, withRetry } from './retry.js';
 
 export type { CopyProblem, CopyProblemKind } from '../store/copy-check.js';
@@ -98,7 +97,7 @@ async function copyItems(from: Store, to: Store, run: CopyRun, at: { after: stri
     if (run.stopped()) break;
     batch.push(entry);
     bytes += entry.size;
-    if (batch.length >= at.batchSize || bytes >= BATCH_MAX_BYTES) await send();
+    if (batch.length >= at.batchSize || bytes >= to.blobs.batchMaxBytes) await send();
   }
   if (batch.length > 0 && !run.stopped()) await send();
   await Promise.all(ahead);

@@ -2,6 +2,7 @@ import { unsafeNumbersAsStrings } from '../input/exact-numbers.js';
 import type { LineBuffers } from '../input/line-buffers.js';
 import type { FailureEvent, ReadEvent } from '../input/records.js';
 import { errorMessage } from '../errors.js';
+import { BATCH_MAX_BYTES } from '../store/backend.js';
 import type { Watermark, WatermarkState } from '../store/index-db.js';
 import type { BatchOutcome, BatchWriter, ItemResult, WriteItem } from './batch-writer.js';
 import type { AlsoCounted } from './batch-items.js';
@@ -125,11 +126,6 @@ class Outstanding {
   }
 }
 
-/**
- * A batch also closes once its values reach this many bytes, so that large values do not make
- * batches of --batch-size records hold hundreds of megabytes (1 MB values: 500 MB a batch).
- */
-export const BATCH_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reader failures wait, with their text, for the commit that passes their lines: in groups this
@@ -195,6 +191,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
   const counters: RunCounters = { read: 0, written: 0, skipped: 0, failed: 0 };
   const state: { stoppedBy: RunOutcome['stoppedBy']; wrongFormat: WrongFormatError | null } = { stoppedBy: null, wrongFormat: null };
   const outstanding = new Outstanding(writer, options.batchSize);
+  const batchMaxBytes = writer?.store.blobs.batchMaxBytes ?? BATCH_MAX_BYTES;
   const giveBack = (items: RunItem[]) => {
     if (options.lineBuffers) for (const item of items) options.lineBuffers.release(item.value);
   };
@@ -353,7 +350,7 @@ export async function runImport(writer: BatchWriter | null, inputs: AsyncIterabl
             unlessNewer: origin?.run && origin.runInfo ? { run: origin.run, ...origin.runInfo, source: origin.source, line: origin.line } : undefined,
           });
           batchBytes += event.value.length;
-          if (batch.length >= options.batchSize || batchBytes >= BATCH_MAX_BYTES) await flush();
+          if (batch.length >= options.batchSize || batchBytes >= batchMaxBytes) await flush();
         }
       }
       options.onProgress?.(counters);

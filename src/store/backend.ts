@@ -137,9 +137,20 @@ export interface BlobStat {
 export type ListedBlob = BlobName & { stat?: BlobStat };
 
 /** Content-addressed values (rules 1 and 2): named by their SHA-256, never overwritten with other bytes. */
+/**
+ * A batch also closes once its values reach this many bytes, so that large values do not make
+ * batches of --batch-size records hold hundreds of megabytes (1 MB values: 500 MB a batch).
+ */
+export const BATCH_MAX_BYTES = 16 * 1024 * 1024;
+
 export interface BlobBackend {
   /** Where the blobs are, as the store remembers it: `local` (its blobs/ directory) or an `s3://` URL. */
   readonly location: string;
+  /**
+   * The bytes of values at which a batch closes (BATCH_MAX_BYTES, or less): a batch holds its
+   * values until it commits, to write them again if they must be refreshed.
+   */
+  readonly batchMaxBytes: number;
   /**
    * True where a removal cannot be re-checked after the fact (object storage has no rename to set
    * a blob aside): gc then removes in small groups under the index's write lock (gc.ts).

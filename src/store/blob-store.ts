@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { BwriteError } from '../errors.js';
-import type { BlobBackend, BlobStat } from './backend.js';
+import { BATCH_MAX_BYTES, type BlobBackend, type BlobStat } from './backend.js';
 import { blobPath, DIR_MODE, FILE_MODE, type StoreLayout } from './layout.js';
 import { listBlobFiles, scanTemp, statOf, type BlobName, type StrayEntry, type TempFile } from './scan.js';
 import { removeAside, restoreSetAside, setAsideDigests } from './set-aside.js';
@@ -28,6 +28,7 @@ export const SYNC_WRITE_MAX = 16 * 1024;
 export class BlobStore implements BlobBackend {
   readonly location = 'local';
   readonly removesUnderLock = false;
+  readonly batchMaxBytes = BATCH_MAX_BYTES;
   private readonly layout: StoreLayout;
   private readonly durable: boolean;
   /** With --durable: one syncfs(2) of the store's file system per batch, where `sync -f` has it. */

@@ -1,5 +1,5 @@
 import { BwriteError } from '../../errors.js';
-import { WithoutLocalFiles, type BlobBackend, type BlobStat, type ListedBlob } from '../backend.js';
+import { BATCH_MAX_BYTES, WithoutLocalFiles, type BlobBackend, type BlobStat, type ListedBlob } from '../backend.js';
 import type { StrayEntry } from '../scan.js';
 
 /**
@@ -10,6 +10,7 @@ import type { StrayEntry } from '../scan.js';
 export class NoBlobs extends WithoutLocalFiles implements BlobBackend {
   readonly location = 'none';
   readonly removesUnderLock = false;
+  readonly batchMaxBytes = BATCH_MAX_BYTES;
   private readonly store: string;
 
   constructor(store: string) {
