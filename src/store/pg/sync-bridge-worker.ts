@@ -104,7 +104,13 @@ async function run(name: ConnectionName, statements: Statement[], tx: 'begin' | 
     else if (conn.inTransaction) conn.lost = true;
     throw asConnectionFailure(error);
   } finally {
-    if (tx === 'end') conn.inTransaction = false;
+    // A call that ends the transaction ends it whatever happened, a lost connection too: the
+    // caller that left its COMMIT to finish sends no ROLLBACK to clear that, and its next call
+    // must not fail for it.
+    if (tx === 'end') {
+      conn.inTransaction = false;
+      conn.lost = false;
+    }
   }
   return results;
 }
