@@ -1,6 +1,7 @@
 // Connections to PostgreSQL cut in the middle of an import (57P01, a reset), or refused for a while
 // (53300), are transient: the import reconnects, retries what did not commit, and ends with every
 // record stored once.
+import { readFile } from 'node:fs/promises';
 import { expect, test } from 'vitest';
 import { linesOf, sleep } from '../helpers/cli.js';
 import { cutBwriteConnections, expectEachRecordOnce, importUnderWay, privatePostgresAvailable, PrivatePostgres } from '../helpers/private-postgres.js';
@@ -19,8 +20,10 @@ test.runIf(privatePostgresAvailable)('an import whose PostgreSQL connections are
     expect(cut).toBeGreaterThan(0);
     const run = await importing.result;
     expectOnlyBwriteLines(run.stderr);
-    const summary = JSON.parse(linesOf(run.stdout).at(-1)!) as { status: string; read: number; failed: number };
-    expect({ code: run.code, status: summary.status, read: summary.read, failed: summary.failed }).toEqual({ code: 0, status: 'ok', read: n, failed: 0 });
+    const summary = JSON.parse(linesOf(run.stdout).at(-1)!) as { status: string; read: number; failed: number; failuresFile: string | null };
+    // A failed item's error, if any, shows in the assertion: what a cut turned into.
+    const firstFailure = summary.failed > 0 && summary.failuresFile ? linesOf(await readFile(summary.failuresFile, 'utf8'))[0] : undefined;
+    expect({ code: run.code, status: summary.status, read: summary.read, failed: summary.failed, firstFailure }).toEqual({ code: 0, status: 'ok', read: n, failed: 0, firstFailure: undefined });
 
     await expectEachRecordOnce({ dir, env, store }, n);
   } finally {
