@@ -209,17 +209,6 @@ export class IndexDb implements ItemIndex {
   }
 
   /**
-   * Commits a batch's rows, its changes to the running totals and its source's watermark in one
-   * BEGIN IMMEDIATE transaction. `finish` runs inside it, before COMMIT, with each row's outcome
-   * in order and the byte offset up to which an overlapping run had already committed this input
-   * (see `shareInput`); what it records (failure entries, history counts) commits or rolls back
-   * with the rows, and its return value is returned. Under `skip` and `fail` an existing key is left alone.
-   */
-  commitBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {
-    return this.inTransaction(() => this.applyBatch(batch, finish));
-  }
-
-  /**
    * Runs `apply` in one BEGIN IMMEDIATE transaction: the batches it applies with `applyBatch`
    * commit together, or roll back together if it throws.
    */
@@ -240,7 +229,14 @@ export class IndexDb implements ItemIndex {
 
   readonly commitsOffThread = false;
 
-  /** SQLite commits on this thread: settled when it returns. */
+  /**
+   * Commits batches' rows, their changes to the running totals and their sources' watermarks in
+   * one BEGIN IMMEDIATE transaction. `finish` runs inside it for each batch, before COMMIT, with
+   * each row's outcome in order and the byte offset up to which an overlapping run had already
+   * committed this input (see `shareInput`); what it records (failure entries, history counts)
+   * commits or rolls back with the rows. Under `skip` and `fail` an existing key is left alone.
+   * SQLite commits on this thread: the promise is settled when this returns.
+   */
   commitBatches<T>(batches: readonly BatchCommit[], finish: (index: number, outcomes: RowOutcome[], committedBefore: number) => T): Promise<T[]> {
     return new Promise((resolve) => resolve(this.inTransaction(() => batches.map((batch, i) => this.applyBatch(batch, (outcomes, committedBefore) => finish(i, outcomes, committedBefore))))));
   }
@@ -277,7 +273,7 @@ export class IndexDb implements ItemIndex {
   }
 
   /**
-   * Inside `inTransaction`: what `commitBatch` does for one batch, without a savepoint of its own
+   * Inside `inTransaction`: what `commitBatches` does for one batch, without a savepoint of its own
    * (a savepoint would copy every page the batch changes to a temporary journal).
    */
   applyBatch<T>(batch: BatchCommit, finish: (outcomes: RowOutcome[], committedBefore: number) => T): T {

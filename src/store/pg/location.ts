@@ -55,9 +55,13 @@ export function parsePgLocation(location: string): PgLocation {
     throw new BwriteError('E_USAGE', `--store ${shown}: schema '${schema.slice(0, 80)}' must be 1 to 63 lower-case letters, digits or _, starting with a letter or _`);
   }
   url.searchParams.delete('schema');
-  const mode = url.searchParams.get('sslmode') ?? process.env.PGSSLMODE ?? '';
+  const named = url.searchParams.get('sslmode');
+  const mode = named ?? process.env.PGSSLMODE ?? '';
   if (mode === '') return { connectionString: url.toString(), schema, shown, fallback: null };
-  if (!SSL_MODES.includes(mode)) throw new BwriteError('E_USAGE', `--store ${shown}: sslmode '${mode.slice(0, 40)}' is not one of libpq's: ${SSL_MODES.join(', ')}`);
+  if (!SSL_MODES.includes(mode)) {
+    const where = named === null ? `PGSSLMODE '${mode.slice(0, 40)}' (for --store ${shown})` : `--store ${shown}: sslmode '${mode.slice(0, 40)}'`;
+    throw new BwriteError('E_USAGE', `${where} is not one of libpq's: ${SSL_MODES.join(', ')}`);
+  }
   const rootCert = url.searchParams.get('sslrootcert') ?? defaultRootCert();
   if (mode === 'verify-ca' && !rootCert) {
     throw new BwriteError('E_USAGE', `--store ${shown}: sslmode=verify-ca checks the server's certificate against a CA of your own: name its file with sslrootcert=, PGSSLROOTCERT or ~/.postgresql/root.crt`);

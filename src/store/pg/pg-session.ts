@@ -102,26 +102,26 @@ export class PgSession {
     const begin = this.writeBegin();
     this.asyncOpen = true;
     this.depth++;
-    let found: StatementResult[];
-    try {
-      found = await this.bridge.runAsync('main', [...begin, ...read], 'begin');
-    } catch (error) {
-      this.undo(true, '');
-      throw this.explained(error);
-    } finally {
-      this.asyncOpen = false;
-      this.depth--;
-    }
-    this.depth++;
     let result: T;
     try {
-      result = apply(found.slice(begin.length));
-    } catch (error) {
+      let found: StatementResult[];
+      try {
+        found = await this.bridge.runAsync('main', [...begin, ...read], 'begin');
+      } catch (error) {
+        this.undo(true, '');
+        throw this.explained(error);
+      } finally {
+        this.asyncOpen = false;
+      }
+      try {
+        result = apply(found.slice(begin.length));
+      } catch (error) {
+        this.undo(true, '');
+        throw error;
+      }
+    } finally {
       this.depth--;
-      this.undo(true, '');
-      throw error;
     }
-    this.depth--;
     await this.commitLater();
     return result;
   }
